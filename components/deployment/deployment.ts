@@ -1,0 +1,89 @@
+/**
+ * MatrixDeployment: every component of one deployment, wired from one validated stack config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as postgresql from "@pulumi/postgresql";
+import { TOKENS } from "../tokens";
+import { StackConfig } from "../config/schema";
+import { SshHostArgs } from "../host";
+import { Homeserver } from "../homeserver";
+
+export interface MatrixDeploymentArgs {
+    /** The validated stack config (from `loadStackConfig`). */
+    config: StackConfig;
+    /** SSH private key for every host (secret). */
+    sshPrivateKey: pulumi.Input<string>;
+    /** Password of `database.adminUser` for the postgresql provider (secret). */
+    postgresAdminPassword: pulumi.Input<string>;
+    /** SMTP password (secret). Default: none. */
+    smtpPassword?: pulumi.Input<string>;
+}
+
+export class MatrixDeployment extends pulumi.ComponentResource {
+    /** `https://<homeserverDomain>/`. */
+    public readonly homeserverUrl: pulumi.Output<string>;
+    /** `https://<elementDomain>/`. */
+    public readonly elementUrl: pulumi.Output<string>;
+    /** The admin's user id. */
+    public readonly adminUserId: pulumi.Output<string>;
+    /** The admin's password (secret). */
+    public readonly adminPassword: pulumi.Output<string>;
+    /** The public signing key id. */
+    public readonly signingKeyId: pulumi.Output<string>;
+
+    constructor(name: string, args: MatrixDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(TOKENS.MatrixDeployment, name, {}, opts);
+        const c = args.config;
+        const hosts: Record<string, SshHostArgs> = Object.fromEntries(
+            Object.entries(c.hosts).map(([hostName, h]) => [
+                hostName,
+                { name: hostName, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey, privateKey: pulumi.secret(args.sshPrivateKey) },
+            ]),
+        );
+        const synapseHost = hosts[c.synapse.host];
+        if (!synapseHost) throw new pulumi.ResourceError(`MatrixDeployment: synapse.host ${c.synapse.host} is not in hosts`, this);
+
+        const postgresProvider = new postgresql.Provider(
+            `${name}-postgres`,
+            {
+                host: c.database.adminHost ?? c.hosts[c.synapse.host].address,
+                port: c.database.adminPort,
+                username: c.database.adminUser,
+                password: pulumi.secret(args.postgresAdminPassword),
+                sslmode: c.database.sslmode,
+                superuser: true,
+            },
+            { parent: this },
+        );
+
+        const homeserver = new Homeserver(
+            `${name}-homeserver`,
+            {
+                serverName: c.matrixDomain,
+                homeserverDomain: c.homeserverDomain,
+                host: synapseHost,
+                synapse: c.synapse,
+                database: c.database,
+                email: c.email,
+                smtpPassword: args.smtpPassword === undefined ? undefined : pulumi.secret(args.smtpPassword),
+                adminLocalpart: c.adminLocalpart,
+                release: c.release,
+                providers: { postgresql: postgresProvider },
+            },
+            { parent: this },
+        );
+
+        this.homeserverUrl = homeserver.publicBaseUrl;
+        this.elementUrl = pulumi.output(`https://${c.elementDomain}/`);
+        this.adminUserId = homeserver.adminUserId;
+        this.adminPassword = homeserver.adminPassword;
+        this.signingKeyId = homeserver.signingKeyId;
+        this.registerOutputs({
+            homeserverUrl: this.homeserverUrl,
+            elementUrl: this.elementUrl,
+            adminUserId: this.adminUserId,
+            adminPassword: this.adminPassword,
+            signingKeyId: this.signingKeyId,
+        });
+    }
+}

@@ -1,0 +1,7 @@
+/** matrix-maas public API. */
+export * from "./tokens";
+export * from "./config";
+export * from "./host";
+export * from "./homeserver";
+export * from "./deployment";
+export * as render from "./render";

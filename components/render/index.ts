@@ -1,0 +1,6 @@
+/** Pure renderers: typed settings in, file contents out. No Pulumi import anywhere below. */
+export * from "./types";
+export * from "./format";
+export * from "./signing-key";
+export * from "./synapse";
+export * from "./synapse-settings";

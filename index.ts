@@ -1,0 +1,4 @@
+// The Pulumi program: read config -> validate -> MatrixDeployment -> exports.
+import { runProgram } from "./components/program";
+
+export = runProgram();
