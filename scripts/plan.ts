@@ -11,7 +11,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, SECRET_KEYS } from "../components/config/schema";
-import { flattenStackConfig, installMockEngine, Registration, settle, unwrapSecrets } from "./lib/mock-engine";
+import { flattenStackConfig, installMockEngine, settle, unwrapSecrets } from "./lib/mock-engine";
 
 function parseArgs(argv: string[]): { stack: string; out: string } {
     const get = (flag: string) => {
@@ -38,14 +38,6 @@ export function readStackConfig(root: string, stack: string): Record<string, unk
         if (decl && typeof decl === "object" && "default" in decl) merged[key.includes(":") ? key : `${project.name}:${key}`] = decl.default;
     }
     return { ...merged, ...(stackDoc.config ?? {}) };
-}
-
-function parentOf(r: Registration, components: Registration[]): string | undefined {
-    let best: string | undefined;
-    for (const c of components) {
-        if (c !== r && r.name.startsWith(c.name + "-") && (!best || c.name.length > best.length)) best = c.name;
-    }
-    return best;
 }
 
 async function main(): Promise<void> {
@@ -91,13 +83,12 @@ async function main(): Promise<void> {
         fs.writeFileSync(dest, engine.redact(String(r.inputs.stdin ?? "")));
         files.push({ host, path: filePath, owner, mode });
     }
-    const components = engine.registrations.filter((r) => !r.custom);
     const resources = [...engine.registrations]
         .sort((a, b) => (a.type + "\0" + a.name).localeCompare(b.type + "\0" + b.name))
         .map((r) => {
             // Non-secret inputs only: secret-wrapped values become "<secret>"; file contents are in the tree.
             const { stdin: _stdin, ...inputs } = unwrapSecrets(r.wrappedInputs, () => "<secret>");
-            return { type: r.type, name: r.name, parent: parentOf(r, components) ?? null, inputs: JSON.parse(engine.redact(JSON.stringify(inputs))) };
+            return { type: r.type, name: r.name, parent: r.parent ?? null, retainOnDelete: r.retainOnDelete, inputs: JSON.parse(engine.redact(JSON.stringify(inputs))) };
         });
     fs.writeFileSync(path.join(out, "resources.json"), JSON.stringify({ stack, files: files.sort((a, b) => (a.host + a.path).localeCompare(b.host + b.path)), resources }, null, 2) + "\n");
     console.log(`plan for stack ${stack}: ${files.length} files, ${resources.length} resources -> ${out}`);

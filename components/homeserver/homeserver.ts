@@ -207,7 +207,8 @@ export class Homeserver extends pulumi.ComponentResource {
         });
         const keyFile = new RemoteFile(
             `${name}-signing-key-file`,
-            { host, path: settings.signingKeyPath, content: signingKeyFile, owner: "root", group: layout.group, mode: "0640", secret: true },
+            // Without a delete command, destroy leaves the key on the host unless released.
+            { host, path: settings.signingKeyPath, content: signingKeyFile, owner: "root", group: layout.group, mode: "0640", secret: true, deleteOnDestroy: release.signingKey },
             { ...child, dependsOn: [packages], retainOnDelete: !release.signingKey },
         );
 

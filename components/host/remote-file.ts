@@ -80,7 +80,8 @@ trap - EXIT
                 triggers: ["file", args.host.name, args.path, `${owner}:${group}`, mode, this.hash],
                 logging: secret ? "none" : "stderr",
             },
-            { parent: this, additionalSecretOutputs: secret ? ["stdin"] : undefined },
+            // retainOnDelete is not inherited by children: pass it down explicitly.
+            { parent: this, additionalSecretOutputs: secret ? ["stdin"] : undefined, retainOnDelete: opts?.retainOnDelete },
         );
         this.registerOutputs({ hash: this.hash });
     }

@@ -42,16 +42,44 @@ export interface Registration {
     wrappedInputs: Record<string, any>;
     custom: boolean;
     provider?: string;
+    /** URN of the parent resource ("" for none). */
+    parentUrn: string;
+    /** Name of the parent resource (last URN segment). */
+    parent?: string;
+    retainOnDelete: boolean;
+    protect: boolean;
+    dependencies: string[];
+    additionalSecretOutputs: string[];
+}
+
+interface RequestOptions {
+    parentUrn: string;
+    retainOnDelete: boolean;
+    protect: boolean;
+    dependencies: string[];
+    additionalSecretOutputs: string[];
 }
 
 export class MockEngine implements pulumi.runtime.Mocks {
     readonly registrations: Registration[] = [];
     /** Generated secret value -> placeholder label. */
     readonly secretValues = new Map<string, string>();
+    /** Options of registerResource requests, by type + name (filled by the monitor hook). */
+    readonly requestOptions = new Map<string, RequestOptions>();
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
         const inputs = unwrapSecrets(args.inputs);
-        this.registrations.push({ type: args.type, name: args.name, inputs, wrappedInputs: args.inputs, custom: args.custom ?? false, provider: args.provider });
+        const o = this.requestOptions.get(`${args.type}::${args.name}`) ?? { parentUrn: "", retainOnDelete: false, protect: false, dependencies: [], additionalSecretOutputs: [] };
+        this.registrations.push({
+            type: args.type,
+            name: args.name,
+            inputs,
+            wrappedInputs: args.inputs,
+            custom: args.custom ?? false,
+            provider: args.provider,
+            ...o,
+            parent: o.parentUrn ? o.parentUrn.split("::").pop() : undefined,
+        });
         const state: Record<string, any> = { ...inputs };
         switch (args.type) {
             case "random:index/randomPassword:RandomPassword": {
@@ -107,6 +135,20 @@ export class MockEngine implements pulumi.runtime.Mocks {
 export async function installMockEngine(project = "matrix-maas", stack = "test", preview = false): Promise<MockEngine> {
     const engine = new MockEngine();
     await pulumi.runtime.setMocks(engine, project, stack, preview);
+    // The Mocks interface does not see resource options: hook the mock monitor to record them.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: any) => {
+        engine.requestOptions.set(`${req.getType()}::${req.getName()}`, {
+            parentUrn: req.getParent(),
+            retainOnDelete: req.getRetainondelete() ?? false,
+            protect: req.getProtect() ?? false,
+            dependencies: req.getDependenciesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        });
+        return original(req, callback);
+    };
     return engine;
 }
 
