@@ -5,6 +5,7 @@
  * credentials) and writes every file each host would receive under <dir>/<host>/<absolute path>,
  * plus <dir>/resources.json (type, name, parent, non-secret inputs). Secrets appear as
  * <secret:NAME> placeholders. Same stack, same bytes. Invalid config: exit 1 with the key named.
+ * `--project-dir <dir>` reads Pulumi.yaml and the stack file from another directory.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,7 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, SECRET_KEYS } from "../components/config/schema";
 import { flattenStackConfig, installMockEngine, settle, unwrapSecrets } from "./lib/mock-engine";
 
-function parseArgs(argv: string[]): { stack: string; out: string } {
+function parseArgs(argv: string[]): { stack: string; out: string; projectDir?: string } {
     const get = (flag: string) => {
         const i = argv.indexOf(flag);
         return i >= 0 ? argv[i + 1] : undefined;
@@ -24,7 +25,7 @@ function parseArgs(argv: string[]): { stack: string; out: string } {
         console.error("usage: npm run plan -- --stack <name> --out <dir>");
         process.exit(2);
     }
-    return { stack, out };
+    return { stack, out, projectDir: get("--project-dir") };
 }
 
 /** Project-level defaults from Pulumi.yaml merged under the stack's own values. */
@@ -41,8 +42,8 @@ export function readStackConfig(root: string, stack: string): Record<string, unk
 }
 
 async function main(): Promise<void> {
-    const { stack, out } = parseArgs(process.argv.slice(2));
-    const root = path.resolve(__dirname, "..");
+    const { stack, out, projectDir } = parseArgs(process.argv.slice(2));
+    const root = path.resolve(projectDir ?? path.join(__dirname, ".."));
     const engine = await installMockEngine("matrix-maas", stack, false);
     const { raw, secretKeys } = flattenStackConfig(readStackConfig(root, stack));
     // Secrets are set per stack with the CLI and never committed: the plan stands in placeholders.

@@ -27,6 +27,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     if (issue.code === "unrecognized_keys") {
         return issue.keys.map((k) => `${configKey([...issue.path, k])} is not a known setting (check the spelling; see README)`).join("\n  ");
     }
+    if (issue.code === "invalid_key") {
+        return `${configKey(issue.path)} is not a valid name: ${issue.issues.map((i) => i.message).join("; ")}`;
+    }
     if (issue.code === "invalid_type" && issue.input === undefined) {
         return `${configKey(issue.path)} is required (${issue.expected})`;
     }
