@@ -129,7 +129,7 @@ export const synapseSchema = z
         retention: retentionSchema.describe("Message retention settings."),
         blocking: blockingSchema.describe("Homeserver blocking settings."),
         password: passwordSchema.describe("Password policy."),
-        extraSettings: z.record(z.string(), z.unknown()).default({}).describe("Any Synapse option, deep-merged last into conf.d/zz-extra.yaml."),
+        extraSettings: z.record(z.string(), z.unknown()).default({}).describe("Any Synapse option, deep-merged last into the conf.d fragment that owns its top-level key (else conf.d/zz-extra.yaml)."),
     })
     .strict()
     .prefault({});

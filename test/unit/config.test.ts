@@ -128,3 +128,15 @@ describe("stack config schema", () => {
         for (const k of declared) assert.ok(String(project.config[k].description ?? "").length > 10, `${k} described`);
     });
 });
+
+describe("README config reference", () => {
+    it("is the table generated from the schema (run npm run docs:config after a schema change)", () => {
+        const { updateReadme } = require("../../scripts/config-docs");
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        assert.equal(updateReadme(readme), readme);
+        // Every leaf key of the schema appears.
+        for (const key of ["synapse.media.maxUploadSize", "database.cpMax", "email.smtpHost", "release.signingKey", "hosts.<name>.address", "sshPrivateKey"]) {
+            assert.ok(readme.includes(`| \`${key}\` |`), key);
+        }
+    });
+});
