@@ -19,9 +19,8 @@ function typeOf(s: Json): string {
 
 }
 
-function cell(s: unknown): string {
-    s = String(s);
-    return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+function cell(v: unknown): string {
+    return String(v).replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 function rows(schema: Json, prefix: string, required: boolean, out: string[]): void {
