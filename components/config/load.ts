@@ -90,6 +90,9 @@ export function parseStackConfig(values: Record<string, unknown>, secretKeysSet:
     if (result.success && result.data.email.smtpUser && !secretKeysSet.includes("smtpPassword")) {
         problems.push(`${CONFIG_NAMESPACE}:smtpPassword is required when email.smtpUser is set (pulumi config set --secret smtpPassword ...)`);
     }
+    if (result.success && result.data.proxy.tls === "provided" && !secretKeysSet.includes("tlsPrivateKey")) {
+        problems.push(`${CONFIG_NAMESPACE}:tlsPrivateKey is required with proxy.tls: provided (pulumi config set --secret tlsPrivateKey < key.pem)`);
+    }
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
     return result.data;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { isIP } from "node:net";
+import { edgeShape, refineEdge } from "./edge";
 
 export const CONFIG_NAMESPACE = "matrix-maas";
 
@@ -179,6 +180,7 @@ export const SECRET_KEYS = {
     sshPrivateKey: "SSH private key (OpenSSH PEM) used for every host. Required.",
     postgresAdminPassword: "Password of `database.adminUser` for the postgresql provider. Required.",
     smtpPassword: "SMTP password (with `email.smtpUser`).",
+    tlsPrivateKey: "TLS private key (PEM) with `proxy.tls: provided`.",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -193,6 +195,7 @@ export const stackConfigSchema = z
         database: databaseSchema.describe("Postgres settings."),
         email: emailSchema.describe("Email settings."),
         release: releaseSchema.describe("Explicit release of data-bearing resources on destroy."),
+        ...edgeShape,
     })
     .strict()
     .superRefine((c, ctx) => {
@@ -235,6 +238,7 @@ export const stackConfigSchema = z
         if (!r.enabled && (r.defaultMaxLifetime || r.allowedMinLifetime || r.allowedMaxLifetime)) {
             ctx.addIssue({ code: "custom", path: ["synapse", "retention", "enabled"], message: "must be true when retention lifetimes are set" });
         }
+        for (const issue of refineEdge(c, undefined)) ctx.addIssue({ code: "custom", ...issue });
         for (const k of ["server_name", "signing_key_path", "database", "registration_shared_secret", "macaroon_secret_key", "form_secret"]) {
             if (k in c.synapse.extraSettings) {
                 ctx.addIssue({ code: "custom", path: ["synapse", "extraSettings", k], message: "is managed by matrix-maas and cannot be overridden here" });

@@ -11,6 +11,8 @@ const base = () => ({
     homeserverDomain: "matrix.example.org",
     elementDomain: "chat.example.org",
     hosts: { main: { address: "2001:db8::10" } },
+    proxy: { acmeEmail: "hostmaster@example.org" },
+    element: { version: "v1.11.34", sha256: "627e02f34469707100da7df60aaa15599a7e99513ad115ef161dff2ea11db35c" },
 });
 
 function rejects(values: Record<string, unknown>, key: string, valid: RegExp, secrets?: ("sshPrivateKey" | "postgresAdminPassword" | "smtpPassword")[]): void {
@@ -74,6 +76,21 @@ describe("stack config schema", () => {
         ["avatar MIME type malformed", (c) => (c.synapse = { blocking: { allowedAvatarMimetypes: ["png"] } }), "synapse.blocking.allowedAvatarMimetypes[0]", /image\/png/],
         ["listener port zero", (c) => (c.synapse = { listenerPort: 0 }), "synapse.listenerPort", /Too small|>=1/],
         ["admin localpart with upper case", (c) => (c.adminLocalpart = "Admin"), "adminLocalpart", /localpart/],
+        ["TURN host without an address", (c) => ((c.hosts.turn = { port: 22 }), (c.turn = { host: "turn" })), "hosts.turn.address", /required/],
+        ["TURN host not among hosts", (c) => (c.turn = { host: "relay" }), "turn.host", /must name one of hosts/],
+        ["TURN relay range inverted", (c) => (c.turn = { relayPortMin: 60000, relayPortMax: 50000 }), "turn.relayPortMin", /must not exceed turn.relayPortMax/],
+        ["TURN listening port inside the relay range", (c) => (c.turn = { port: 50000 }), "turn.port", /outside the relay port range/],
+        ["SRV port out of range", (c) => (c.dns = { srvPort: 70000 }), "dns.srvPort", /between 1 and 65535/],
+        ["DNS without a zone", (c) => (c.dns = { enabled: true }), "dns.zoneId", /zoneName is required/],
+        ["Element release without checksum", (c) => delete c.element.sha256, "element.sha256", /sha256 of the release tarball/],
+        ["Element checksum malformed", (c) => (c.element.sha256 = "abc"), "element.sha256", /64 lower-case hex/],
+        ["Element release without version", (c) => delete c.element.version, "element.version", /v1\.11/],
+        ["ACME without an account email", (c) => (c.proxy = {}), "proxy.acmeEmail", /required with proxy.tls: acme/],
+        ["provided TLS without a certificate", (c) => (c.proxy = { tls: "provided" }), "proxy.certificatePem", /required with proxy.tls: provided/],
+        ["admin allowlist entry not a CIDR", (c) => (c.proxy.adminAllowlist = ["10.0.0.0/33"]), "proxy.adminAllowlist[0]", /CIDR/],
+        ["admin UI enabled without a pinned release", (c) => (c.adminUi = { enabled: true }), "adminUi.sha256", /required when adminUi.enabled/],
+        ["admin UI on the homeserver FQDN", (c) => (c.adminUi = { enabled: true, domain: "matrix.example.org", version: "v0.10.0", tarballUrl: "https://x.example/a.tgz", sha256: "a".repeat(64) }), "adminUi.domain", /its own FQDN/],
+        ["support contact without an address", (c) => (c.wellKnown = { supportContacts: [{ role: "m.role.admin" }] }), "wellKnown.supportContacts[0]", /matrixId or emailAddress/],
         ["boolean given as a string", (c) => (c.synapse = { presence: "yes" }), "synapse.presence", /boolean/],
     ];
     for (const [what, mutate, key, valid] of bad) {
@@ -97,6 +114,8 @@ describe("stack config schema", () => {
             "matrix-maas:homeserverDomain": "matrix.example.org",
             "matrix-maas:elementDomain": "chat.example.org",
             "matrix-maas:hosts": JSON.stringify({ main: { address: "::1", port: 2222 } }),
+            "matrix-maas:proxy": JSON.stringify(base().proxy),
+            "matrix-maas:element": JSON.stringify(base().element),
             "matrix-maas:sshPrivateKey": "k",
             "matrix-maas:postgresAdminPassword": "p",
             "cloudflare:apiToken": "ignored",

@@ -11,6 +11,8 @@ describe("the program (index.ts body) under mocks", () => {
         "matrix-maas:homeserverDomain": "matrix.example.com",
         "matrix-maas:elementDomain": "chat.example.com",
         "matrix-maas:hosts": JSON.stringify({ main: { address: "2001:db8::77" } }),
+        "matrix-maas:proxy": JSON.stringify({ acmeEmail: "hostmaster@example.com" }),
+        "matrix-maas:element": JSON.stringify({ version: "v1.11.34", sha256: "627e02f34469707100da7df60aaa15599a7e99513ad115ef161dff2ea11db35c" }),
         "matrix-maas:sshPrivateKey": "program-test-ssh-key",
         "matrix-maas:postgresAdminPassword": "program-test-pg-admin-password",
     };
