@@ -40,6 +40,18 @@ export interface HomeserverReleaseArgs {
     mediaStore?: boolean;
 }
 
+/** The TURN relay Synapse gives clients credentials for. */
+export interface HomeserverTurnArgs {
+    /** turn_uris, e.g. `turn:turn.example.org:3478?transport=udp`. */
+    uris: pulumi.Input<pulumi.Input<string>[]>;
+    /** turn_shared_secret = coturn's static-auth-secret (secret). */
+    sharedSecret: pulumi.Input<string>;
+    /** turn_user_lifetime. Default "1h". */
+    userLifetime?: string;
+    /** turn_allow_guests. Default true. */
+    allowGuests?: boolean;
+}
+
 export interface HomeserverArgs {
     /** The Matrix domain (server_name). Never changes after the first deploy. */
     serverName: string;
@@ -58,6 +70,8 @@ export interface HomeserverArgs {
     email?: z.input<typeof emailSchema>;
     /** SMTP password, when email.smtpUser is set. Kept secret. Default: none. */
     smtpPassword?: pulumi.Input<string>;
+    /** TURN relay for VoIP. Default: none (no turn_uris). */
+    turn?: HomeserverTurnArgs;
     /** Localpart of the admin user created with the shared secret. Default "admin". */
     adminLocalpart?: string;
     /** Install Debian's postgresql on the host too. Default true when database.host is local. */
@@ -181,16 +195,21 @@ export class Homeserver extends pulumi.ComponentResource {
 
         // Config files: one resource per file; contents rendered once all secrets resolve.
         const secrets: pulumi.Output<SynapseSecrets> = pulumi
-            .all([registrationSharedSecret, macaroonSecretKey, formSecret, passwordPepper, databasePassword, pulumi.output(args.smtpPassword)])
-            .apply(([rss, mac, form, pepper, dbpw, smtp]) => ({
+            .all([registrationSharedSecret, macaroonSecretKey, formSecret, passwordPepper, databasePassword, pulumi.output(args.smtpPassword), pulumi.output(args.turn?.sharedSecret)])
+            .apply(([rss, mac, form, pepper, dbpw, smtp, turn]) => ({
                 registrationSharedSecret: rss,
                 macaroonSecretKey: mac,
                 formSecret: form,
                 passwordPepper: pepper,
                 databasePassword: dbpw,
                 smtpPassword: smtp,
+                turnSharedSecret: turn,
             }));
-        const rendered = secrets.apply((x) => renderSynapseConfig(settings, x));
+        const turnUris = args.turn ? pulumi.output(args.turn.uris) : pulumi.output(undefined);
+        const turnPolicy = args.turn ? { userLifetime: args.turn.userLifetime ?? "1h", allowGuests: args.turn.allowGuests ?? true } : undefined;
+        const rendered = pulumi
+            .all([secrets, turnUris])
+            .apply(([x, uris]) => renderSynapseConfig({ ...settings, turn: uris && turnPolicy ? { uris: [...uris], ...turnPolicy } : undefined }, x));
         const files = synapseFileManifest(layout.configDir, layout.group).map((f) => {
             const role = f.path.slice(layout.configDir.length + 1).replace(/\.yaml$/, "").replace(/[/_.]/g, "-");
             const content = rendered.apply((all) => {

@@ -31,6 +31,8 @@ export interface SynapseSettingsInput {
     layout?: SynapseLayout;
     /** Listener bind addresses; default loopback only (nginx is in front). */
     bindAddresses?: string[];
+    /** TURN URIs and policy; default none. */
+    turn?: SynapseSettings["turn"];
 }
 
 export function resolveSynapseSettings(i: SynapseSettingsInput): SynapseSettings {
@@ -73,6 +75,7 @@ export function resolveSynapseSettings(i: SynapseSettingsInput): SynapseSettings
                       enableNotifs: e.enableNotifs,
                   }
                 : undefined,
+        turn: i.turn,
         extraSettings: s.extraSettings,
     };
 }

@@ -113,6 +113,8 @@ export interface SynapseSettings {
         appName: string;
         enableNotifs: boolean;
     };
+    /** TURN relay Synapse hands out credentials for (turn_uris etc.); none when undefined. */
+    turn?: { uris: string[]; userLifetime: string; allowGuests: boolean };
     /** Deep-merged last into the fragment owning each top-level key. */
     extraSettings: Record<string, unknown>;
 }
@@ -125,6 +127,8 @@ export interface SynapseSecrets {
     passwordPepper: string;
     databasePassword: string;
     smtpPassword?: string;
+    /** coturn static-auth-secret (= turn_shared_secret). */
+    turnSharedSecret?: string;
 }
 
 interface Fragment {
@@ -325,6 +329,19 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
             },
         },
     ];
+    frags.push({
+        name: "turn",
+        secret: true,
+        body:
+            s.turn && x.turnSharedSecret
+                ? {
+                      turn_uris: s.turn.uris,
+                      turn_shared_secret: x.turnSharedSecret,
+                      turn_user_lifetime: s.turn.userLifetime,
+                      turn_allow_guests: s.turn.allowGuests,
+                  }
+                : {},
+    });
     const e = s.email;
     frags.push({
         name: "email",
@@ -382,6 +399,7 @@ export const SYNAPSE_FRAGMENTS: Readonly<Record<string, boolean>> = {
     federation: false,
     retention: false,
     email: true,
+    turn: true,
     "zz-extra": false,
 };
 
