@@ -4,5 +4,11 @@ export const TOKENS = {
     Service: "matrix-maas:index:Service",
     Packages: "matrix-maas:index:Packages",
     Homeserver: "matrix-maas:index:Homeserver",
+    ReverseProxy: "matrix-maas:index:ReverseProxy",
+    WellKnownDelegation: "matrix-maas:index:WellKnownDelegation",
+    DnsRecords: "matrix-maas:index:DnsRecords",
+    ElementClient: "matrix-maas:index:ElementClient",
+    TurnRelay: "matrix-maas:index:TurnRelay",
+    AdminUi: "matrix-maas:index:AdminUi",
     MatrixDeployment: "matrix-maas:index:MatrixDeployment",
 } as const;
