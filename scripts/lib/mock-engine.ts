@@ -114,7 +114,15 @@ export class MockEngine implements pulumi.runtime.Mocks {
         return { id: args.custom ? `${args.name}-id` : undefined, state };
     }
 
+    /** Invokes this engine answers (token -> count), for assertions. */
+    readonly invokes: { token: string; inputs: Record<string, any> }[] = [];
+
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        this.invokes.push({ token: args.token, inputs: args.inputs });
+        if (args.token === "cloudflare:index/getZone:getZone") {
+            const zoneName = String(args.inputs.filter?.name ?? "");
+            return { id: createHash("md5").update(zoneName).digest("hex"), name: zoneName };
+        }
         throw new Error(`mock engine: unexpected invoke ${args.token} (add it to scripts/lib/mock-engine.ts if it is meant to be called)`);
     }
 
