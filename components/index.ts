@@ -3,5 +3,6 @@ export * from "./tokens";
 export * from "./config";
 export * from "./host";
 export * from "./homeserver";
+export * from "./dns";
 export * from "./deployment";
 export * as render from "./render";

@@ -4,3 +4,4 @@ export * from "./format";
 export * from "./signing-key";
 export * from "./synapse";
 export * from "./synapse-settings";
+export * from "./dns";
