@@ -23,5 +23,6 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
         adminUserId: deployment.adminUserId,
         adminPassword: pulumi.secret(deployment.adminPassword),
         signingKeyId: deployment.signingKeyId,
+        dnsRecordsToPublish: deployment.dnsRecordsToPublish,
     };
 }

@@ -7,6 +7,24 @@ import { TOKENS } from "../tokens";
 import { StackConfig } from "../config/schema";
 import { SshHostArgs } from "../host";
 import { Homeserver } from "../homeserver";
+import { DnsRecords, DnsRecordsNameArgs } from "../dns";
+
+/** Which FQDN is served by which host (for DNS): the proxy serves the web names, coturn its own. */
+export function publicNames(c: StackConfig): DnsRecordsNameArgs[] {
+    const proxyAddr = [c.hosts[c.proxy.host]?.address].filter((a): a is string => !!a);
+    const names: DnsRecordsNameArgs[] = [];
+    const add = (fqdn: string, addresses: string[]) => {
+        const existing = names.find((n) => n.fqdn === fqdn);
+        if (existing) existing.addresses = [...new Set([...existing.addresses, ...addresses])];
+        else names.push({ fqdn, addresses: [...addresses] });
+    };
+    if (c.wellKnown.serveOnMatrixDomain) add(c.matrixDomain, proxyAddr);
+    add(c.homeserverDomain, proxyAddr);
+    if (c.element.enabled) add(c.elementDomain, proxyAddr);
+    if (c.adminUi.enabled && c.adminUi.domain) add(c.adminUi.domain, proxyAddr);
+    if (c.turn.enabled) add(c.turn.domain ?? c.homeserverDomain, [c.hosts[c.turn.host]?.address].filter((a): a is string => !!a));
+    return names;
+}
 
 export interface MatrixDeploymentArgs {
     /** The validated stack config (from `loadStackConfig`). */
@@ -28,6 +46,8 @@ export class MatrixDeployment extends pulumi.ComponentResource {
     public readonly adminUserId: pulumi.Output<string>;
     /** The admin's password (secret). */
     public readonly adminPassword: pulumi.Output<string>;
+    /** DNS records this stack does not manage and someone must publish (all of them when dns is off). */
+    public readonly dnsRecordsToPublish: pulumi.Output<string[]>;
     /** The public signing key id. */
     public readonly signingKeyId: pulumi.Output<string>;
 
@@ -73,6 +93,29 @@ export class MatrixDeployment extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const dns = !c.dns.enabled
+            ? undefined
+            : new DnsRecords(
+                `${name}-dns`,
+                {
+                    zoneId: c.dns.zoneId,
+                    zoneName: c.dns.zoneName,
+                    matrixDomain: c.matrixDomain,
+                    homeserverDomain: c.homeserverDomain,
+                    names: publicNames(c),
+                    ipv4ProxyAddress: c.dns.ipv4ProxyAddress,
+                    ttl: c.dns.ttl,
+                    srvFederation: c.dns.srvFederation,
+                    srvLegacy: c.dns.srvLegacy,
+                    srvPriority: c.dns.srvPriority,
+                    srvWeight: c.dns.srvWeight,
+                    srvPort: c.dns.srvPort,
+                    identitySrvTarget: c.dns.identitySrvTarget,
+                },
+                { parent: this },
+            );
+
+        this.dnsRecordsToPublish = dns ? dns.unmanagedRecords : pulumi.output(publicNames(c).flatMap((n) => n.addresses.map((a) => `${a.includes(":") ? "AAAA" : "A"} ${n.fqdn} ${a}`)));
         this.homeserverUrl = homeserver.publicBaseUrl;
         this.elementUrl = pulumi.output(`https://${c.elementDomain}/`);
         this.adminUserId = homeserver.adminUserId;
@@ -84,6 +127,7 @@ export class MatrixDeployment extends pulumi.ComponentResource {
             adminUserId: this.adminUserId,
             adminPassword: this.adminPassword,
             signingKeyId: this.signingKeyId,
+            dnsRecordsToPublish: this.dnsRecordsToPublish,
         });
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
 import { TOKENS } from "../tokens";
-import { DnsName, planDnsRecords } from "../render/dns";
+import { DnsName, DnsPlanInput, DnsRecordSpec, outsideZone, planDnsRecords } from "../render/dns";
 
 /** One name and the addresses of the host that serves it. */
 export interface DnsRecordsNameArgs {
@@ -14,7 +14,7 @@ export interface DnsRecordsNameArgs {
 export interface DnsRecordsArgs {
     /** Cloudflare zone id. Default: looked up by `zoneName`. */
     zoneId?: pulumi.Input<string>;
-    /** Zone name, used when no zoneId is given. */
+    /** Zone name: looked up when no zoneId is given; names outside it are not managed (see `unmanagedRecords`). */
     zoneName?: string;
     /** The Matrix domain (SRV owner name). */
     matrixDomain: string;
@@ -46,12 +46,14 @@ export interface DnsRecordsArgs {
 export class DnsRecords extends pulumi.ComponentResource {
     /** `type name content` of every record, for review in previews. */
     public readonly records: pulumi.Output<string[]>;
+    /** Records outside the zone (e.g. on a customer's own domain) that someone else must publish. */
+    public readonly unmanagedRecords: pulumi.Output<string[]>;
 
     constructor(name: string, args: DnsRecordsArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TOKENS.DnsRecords, name, {}, opts);
         if (!args.zoneId && !args.zoneName) throw new pulumi.ResourceError("DnsRecords: give zoneId or zoneName", this);
         const names: DnsName[] = args.names.map((n) => ({ fqdn: n.fqdn, addresses: [...n.addresses] }));
-        const specs = planDnsRecords({
+        const plan: DnsPlanInput = {
             names,
             ipv4ProxyAddress: args.ipv4ProxyAddress,
             ttl: args.ttl ?? 300,
@@ -65,7 +67,9 @@ export class DnsRecords extends pulumi.ComponentResource {
                 port: args.srvPort ?? 443,
                 identityTarget: args.identitySrvTarget,
             },
-        });
+            zoneName: args.zoneName,
+        };
+        const specs = planDnsRecords(plan);
         const invokeOpts = { parent: this, provider: args.providers?.cloudflare };
         const zoneId = args.zoneId ? pulumi.output(args.zoneId) : cloudflare.getZoneOutput({ filter: { name: args.zoneName } }, invokeOpts).id;
         const resOpts = { parent: this, provider: args.providers?.cloudflare };
@@ -85,7 +89,9 @@ export class DnsRecords extends pulumi.ComponentResource {
                 resOpts,
             );
         }
-        this.records = pulumi.output(specs.map((r) => `${r.type} ${r.name} ${r.content ?? `${r.srv!.priority} ${r.srv!.weight} ${r.srv!.port} ${r.srv!.target}`}`));
-        this.registerOutputs({ records: this.records });
+        const show = (r: DnsRecordSpec) => `${r.type} ${r.name} ${r.content ?? `${r.srv!.priority} ${r.srv!.weight} ${r.srv!.port} ${r.srv!.target}`}`;
+        this.records = pulumi.output(specs.map(show));
+        this.unmanagedRecords = pulumi.output(outsideZone(plan).map(show));
+        this.registerOutputs({ records: this.records, unmanagedRecords: this.unmanagedRecords });
     }
 }

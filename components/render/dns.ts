@@ -21,6 +21,8 @@ export interface DnsPlanInput {
     matrixDomain: string;
     homeserverDomain: string;
     srv: { federation: boolean; legacy: boolean; priority: number; weight: number; port: number; identityTarget?: string };
+    /** When given, records outside this zone are left out (listed by `outsideZone`). */
+    zoneName?: string;
 }
 
 export interface DnsRecordSpec {
@@ -36,7 +38,23 @@ export interface DnsRecordSpec {
 
 const slug = (s: string) => s.replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 
+/** True when `name` is the zone apex or below it. */
+export function inZone(name: string, zone: string): boolean {
+    return name === zone || name.endsWith(`.${zone}`);
+}
+
+/** Records that belong in another zone (e.g. a customer's own domain): the operator publishes them. */
+export function outsideZone(i: DnsPlanInput): DnsRecordSpec[] {
+    const zone = i.zoneName;
+    return zone ? planAll(i).filter((r) => !inZone(r.name, zone)) : [];
+}
+
 export function planDnsRecords(i: DnsPlanInput): DnsRecordSpec[] {
+    const zone = i.zoneName;
+    return zone ? planAll(i).filter((r) => inZone(r.name, zone)) : planAll(i);
+}
+
+function planAll(i: DnsPlanInput): DnsRecordSpec[] {
     const out: DnsRecordSpec[] = [];
     const seen = new Set<string>();
     const add = (r: DnsRecordSpec) => {

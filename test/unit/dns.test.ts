@@ -77,3 +77,26 @@ describe("DnsRecords (mocks)", () => {
         assert.throws(() => new mod.DnsRecords("dns3", { matrixDomain: "a.org", homeserverDomain: "m.a.org", names: [] }), /zoneId or zoneName/);
     });
 });
+
+describe("DnsRecords zone filtering (mocks)", () => {
+    it("manages only names inside the zone and reports the customer's own names as unmanaged", async () => {
+        const e = await engine();
+        const mod = require("../../components/dns") as typeof import("../../components/dns");
+        const { resolve } = require("../../scripts/lib/mock-engine");
+        const d = new mod.DnsRecords("dns4", {
+            zoneName: "hoster.example",
+            matrixDomain: "acme.example",
+            homeserverDomain: "acme.matrix.hoster.example",
+            names: [
+                { fqdn: "acme.example", addresses: ["2001:db8::5"] },
+                { fqdn: "acme.matrix.hoster.example", addresses: ["2001:db8::5"] },
+            ],
+            srvFederation: true,
+        });
+        await settle();
+        const mine = e.registrations.filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord" && r.name.startsWith("dns4-"));
+        assert.deepEqual(mine.map((r) => r.inputs.name), ["acme.matrix.hoster.example"]);
+        const { value } = await resolve(d.unmanagedRecords);
+        assert.deepEqual(value, ["AAAA acme.example 2001:db8::5", "SRV _matrix-fed._tcp.acme.example 10 5 443 acme.matrix.hoster.example"]);
+    });
+});
