@@ -40,6 +40,22 @@ export function sshConnection(host: SshHostArgs): types.input.remote.ConnectionA
 }
 
 /**
+ * A host as components see it: validated connection arguments plus the @pulumi/command connection.
+ * Components take `SshHostArgs` (plain data, usable from other languages); `Host` is a convenience.
+ */
+export class Host {
+    public readonly connection: types.input.remote.ConnectionArgs;
+    constructor(public readonly args: SshHostArgs) {
+        if (!/^[a-z][a-z0-9-]{0,30}$/.test(args.name)) throw new Error(`Host name ${JSON.stringify(args.name)} must be lower-case letters, digits, '-'`);
+        this.connection = sshConnection(args);
+    }
+    /** Wrap a script to run as root on this host. */
+    script(body: string): string {
+        return rootScript(this.args, body);
+    }
+}
+
+/**
  * A remote script: strict bash, run as root (through `sudo -n` when the SSH user is not root).
  * The script text goes on the command line, so it must never contain a secret: secrets go on stdin.
  */
