@@ -3,25 +3,9 @@
  * Cross-key rules live in `refineEdge`, called from the top-level schema's superRefine.
  */
 import { z } from "zod";
-import { isIP } from "node:net";
+import { cidr, dnsName, duration, httpsUrl, ipAddress, ipv4, port, releaseVersion, sha256 } from "./primitives";
 
-const DNS_NAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const SHA256_RE = /^[0-9a-f]{64}$/;
-const dnsName = z.string().regex(DNS_NAME_RE, "must be a lower-case DNS name such as turn.example.org");
-const port = z.number().int().min(1).max(65535, "must be a port number between 1 and 65535");
-const httpsUrl = z.string().regex(/^https:\/\/[^\s]+$/, "must be an https:// URL");
-const sha256 = z.string().regex(SHA256_RE, "must be the 64 lower-case hex digits of the file's sha256");
-const cidr = z.string().refine((s) => {
-    const [ip, len, ...rest] = s.split("/");
-    if (rest.length > 0 || isIP(ip) === 0) return false;
-    if (len === undefined) return true;
-    const max = isIP(ip) === 4 ? 32 : 128;
-    return /^[0-9]{1,3}$/.test(len) && Number(len) <= max;
-}, "must be an IP address or CIDR such as 2001:db8::/32 or 203.0.113.7/32");
-const ipAddress = z.string().refine((s) => isIP(s) !== 0, "must be an IPv6 or IPv4 address");
-const ipv4 = z.string().refine((s) => isIP(s) === 4, "must be an IPv4 address such as 203.0.113.10");
-const duration = z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, "must be a duration such as 1h or 30d");
-const version = z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+([.-][0-9A-Za-z.-]+)?$/, "must be a release version such as v1.11.90");
+const version = releaseVersion;
 
 export const TLS_MODES = { acme: "acme", provided: "provided", selfSigned: "self-signed" } as const;
 

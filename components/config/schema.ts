@@ -7,31 +7,18 @@
 import { z } from "zod";
 import { isIP } from "node:net";
 import { edgeShape, refineEdge } from "./edge";
+import { DNS_NAME_RE, dnsName, duration, ipAddress, port, size } from "./primitives";
+
+export { dnsName };
 
 export const CONFIG_NAMESPACE = "matrix-maas";
 
-/** Lower-case DNS name with at least two labels (no trailing dot, no wildcard). */
-const DNS_NAME_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Synapse size strings: bytes as an integer, or a number with K/M/G. */
-const SIZE_RE = /^[0-9]+[KMG]?$/;
-/** Synapse durations: a number followed by ms, s, m, h, d, w or y. */
-const DURATION_RE = /^[0-9]+(ms|s|m|h|d|w|y)$/;
 const LOCALPART_RE = /^[a-z0-9._=\-/+]+$/;
 const HOST_NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
 const ABS_PATH_RE = /^\/[A-Za-z0-9._\-/]*$/;
 
-export const dnsName = z
-    .string()
-    .regex(DNS_NAME_RE, "must be a lower-case DNS name such as matrix.example.org (letters, digits, hyphens, at least two labels)");
-const SIZE_MSG = "must be a size such as 50M, 1G or a number of bytes (no spaces, no 'MB')";
-const size = z
-    .union([z.number(), z.string()], { error: SIZE_MSG })
-    .refine((v) => (typeof v === "number" ? Number.isInteger(v) && v > 0 : SIZE_RE.test(v)), { message: SIZE_MSG });
-const duration = z.string().regex(DURATION_RE, "must be a duration such as 30d, 12h or 4w (units ms, s, m, h, d, w, y)");
-const port = z.number().int().min(1).max(65535, "must be a port number between 1 and 65535");
 const absPath = z.string().regex(ABS_PATH_RE, "must be an absolute path of letters, digits, '.', '_', '-' and '/'");
 const localpart = z.string().regex(LOCALPART_RE, "must be a Matrix localpart: lower-case letters, digits and ._=-/+");
-const ipAddress = z.string().refine((s) => isIP(s) !== 0, "must be an IPv6 or IPv4 address such as 2001:db8::10");
 const mimeType = z.string().regex(/^[a-z]+\/[a-z0-9.+*-]+$/, "must be a MIME type such as image/png");
 
 export const hostSchema = z
