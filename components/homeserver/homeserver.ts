@@ -19,6 +19,7 @@ import {
     SynapseSecrets,
     synapseFileManifest,
     synapseKeysFile,
+    registerUserCommand,
 } from "../render";
 import { Packages, RemoteFile, rootScript, Service, sshConnection, SshHostArgs } from "../host";
 
@@ -247,7 +248,7 @@ export class Homeserver extends pulumi.ComponentResource {
                     host,
                     `
 for i in $(seq 1 60); do curl -fsS -o /dev/null ${base}/health && break; sleep 2; done
-register_new_matrix_user --exists-ok -u ${shellQuote(adminLocalpart)} -a -c ${synapseKeysFile(layout)} --password-file /dev/stdin ${base}
+${registerUserCommand({ user: adminLocalpart, admin: true, keysFile: synapseKeysFile(layout), baseUrl: base })}
 `,
                 ),
                 stdin: adminPassword,

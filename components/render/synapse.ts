@@ -4,7 +4,7 @@
  * merges top-level keys, so each top-level key lives in exactly one fragment; `extraSettings` is
  * deep-merged into the fragment that owns a key (or `zz-extra.yaml` for keys nobody owns).
  */
-import { deepMerge, toYaml } from "./format";
+import { deepMerge, shellQuote, toYaml } from "./format";
 import { RenderedFile } from "./types";
 
 /**
@@ -446,4 +446,24 @@ export function synapseConfigPaths(s: Pick<SynapseSettings, "configDir">): strin
 /** The file `register_new_matrix_user -c` reads the shared secret from. */
 export function synapseKeysFile(s: Pick<SynapseSettings, "configDir">): string {
     return `${s.configDir}/conf.d/keys.yaml`;
+}
+
+/**
+ * The bash command that registers a user with the shared secret: register_new_matrix_user reads
+ * the secret from conf.d/keys.yaml and the password from the command's stdin (through a pipe made
+ * by process substitution: /dev/stdin itself cannot be opened when stdin is a socket).
+ */
+export function registerUserCommand(o: { registerBin?: string; user: string; admin: boolean; keysFile: string; baseUrl: string }): string {
+    return [
+        o.registerBin ?? "register_new_matrix_user",
+        "--exists-ok",
+        "-u",
+        shellQuote(o.user),
+        o.admin ? "-a" : "--no-admin",
+        "-c",
+        shellQuote(o.keysFile),
+        "--password-file",
+        "<(cat)",
+        shellQuote(o.baseUrl),
+    ].join(" ");
 }

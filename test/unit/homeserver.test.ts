@@ -123,7 +123,7 @@ describe("Homeserver (mocks)", () => {
     it("bootstraps the admin with register_new_matrix_user, password on stdin", () => {
         const admin = byName("hs1-admin-user");
         const create = String(admin.inputs.create);
-        assert.match(create, /register_new_matrix_user --exists-ok -u \S*admin\S* -a -c \/etc\/matrix-synapse\/conf\.d\/keys\.yaml --password-file \/dev\/stdin/);
+        assert.match(create, /register_new_matrix_user --exists-ok -u \S*admin\S* -a -c \S*\/etc\/matrix-synapse\/conf\.d\/keys\.yaml\S* --password-file <\(cat\)/);
         assert.equal(admin.inputs.stdin, "<secret:hs1-admin-password>");
         assert.ok(typeof admin.wrappedInputs.stdin === "object", "stdin secret-wrapped");
         assert.equal(admin.inputs.logging, "none");
