@@ -15,6 +15,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
         sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
         postgresAdminPassword: cfg.requireSecret("postgresAdminPassword"),
         smtpPassword: secretKeysSet.includes("smtpPassword") ? cfg.requireSecret("smtpPassword") : undefined,
+        tlsPrivateKey: secretKeysSet.includes("tlsPrivateKey") ? cfg.requireSecret("tlsPrivateKey") : undefined,
     });
     return {
         matrixDomain: pulumi.output(config.matrixDomain),
@@ -24,5 +25,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
         adminPassword: pulumi.secret(deployment.adminPassword),
         signingKeyId: deployment.signingKeyId,
         dnsRecordsToPublish: deployment.dnsRecordsToPublish,
+        wellKnownServerJson: deployment.wellKnownServerJson,
+        wellKnownClientJson: deployment.wellKnownClientJson,
     };
 }

@@ -225,6 +225,10 @@ export const stackConfigSchema = z
         if (!r.enabled && (r.defaultMaxLifetime || r.allowedMinLifetime || r.allowedMaxLifetime)) {
             ctx.addIssue({ code: "custom", path: ["synapse", "retention", "enabled"], message: "must be true when retention lifetimes are set" });
         }
+        if (c.proxy.host !== c.synapse.host) {
+            // nginx proxies to Synapse's loopback listener: both run on one host for now.
+            ctx.addIssue({ code: "custom", path: ["proxy", "host"], message: `must be the Synapse host (${c.synapse.host}): nginx reaches Synapse on loopback` });
+        }
         for (const issue of refineEdge(c, undefined)) ctx.addIssue({ code: "custom", ...issue });
         for (const k of ["server_name", "signing_key_path", "database", "registration_shared_secret", "macaroon_secret_key", "form_secret"]) {
             if (k in c.synapse.extraSettings) {

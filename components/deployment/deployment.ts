@@ -8,6 +8,9 @@ import { StackConfig } from "../config/schema";
 import { SshHostArgs } from "../host";
 import { Homeserver } from "../homeserver";
 import { DnsRecords, DnsRecordsNameArgs } from "../dns";
+import { ReverseProxy } from "../proxy";
+import { WellKnownDelegation } from "../wellknown";
+import { AdminUi } from "../adminui";
 
 /** Which FQDN is served by which host (for DNS): the proxy serves the web names, coturn its own. */
 export function publicNames(c: StackConfig): DnsRecordsNameArgs[] {
@@ -35,6 +38,8 @@ export interface MatrixDeploymentArgs {
     postgresAdminPassword: pulumi.Input<string>;
     /** SMTP password (secret). Default: none. */
     smtpPassword?: pulumi.Input<string>;
+    /** TLS private key (PEM) with proxy.tls "provided" (secret). Default: none. */
+    tlsPrivateKey?: pulumi.Input<string>;
 }
 
 export class MatrixDeployment extends pulumi.ComponentResource {
@@ -46,6 +51,10 @@ export class MatrixDeployment extends pulumi.ComponentResource {
     public readonly adminUserId: pulumi.Output<string>;
     /** The admin's password (secret). */
     public readonly adminPassword: pulumi.Output<string>;
+    /** `/.well-known/matrix/server` JSON, to publish where the bare domain is served elsewhere. */
+    public readonly wellKnownServerJson: pulumi.Output<string>;
+    /** `/.well-known/matrix/client` JSON. */
+    public readonly wellKnownClientJson: pulumi.Output<string>;
     /** DNS records this stack does not manage and someone must publish (all of them when dns is off). */
     public readonly dnsRecordsToPublish: pulumi.Output<string[]>;
     /** The public signing key id. */
@@ -93,6 +102,50 @@ export class MatrixDeployment extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const proxyHost = hosts[c.proxy.host];
+        const wellKnown = new WellKnownDelegation(
+            `${name}-well-known`,
+            {
+                matrixDomain: c.matrixDomain,
+                homeserverDomain: c.homeserverDomain,
+                identityServer: c.wellKnown.identityServer,
+                clientExtras: c.wellKnown.clientExtras,
+                supportContacts: c.wellKnown.supportContacts,
+                supportPage: c.wellKnown.supportPage,
+                serveOnMatrixDomain: c.wellKnown.serveOnMatrixDomain,
+                host: proxyHost,
+            },
+            { parent: this },
+        );
+        const proxy = new ReverseProxy(
+            `${name}-proxy`,
+            {
+                host: proxyHost,
+                homeserver: { domain: c.homeserverDomain, upstreamPort: homeserver.listenerPort, maxUploadSize: String(c.synapse.media.maxUploadSize) },
+                element: c.element.enabled ? { domain: c.elementDomain } : undefined,
+                wellKnown: c.wellKnown.serveOnMatrixDomain ? { domain: c.matrixDomain, support: wellKnown.hasSupport } : undefined,
+                adminUi: c.adminUi.enabled ? { domain: c.adminUi.domain, path: c.adminUi.path } : undefined,
+                tls: c.proxy.tls,
+                acmeEmail: c.proxy.acmeEmail,
+                acmeServer: c.proxy.acmeServer,
+                certificatePem: c.proxy.certificatePem,
+                privateKeyPem: args.tlsPrivateKey === undefined ? undefined : pulumi.secret(args.tlsPrivateKey),
+                federationPort8448: c.proxy.federationPort8448,
+                adminAllowlist: c.proxy.adminAllowlist,
+                hsts: c.proxy.hsts,
+            },
+            { parent: this, dependsOn: [wellKnown] },
+        );
+        if (c.adminUi.enabled) {
+            new AdminUi(
+                `${name}-admin-ui`,
+                // Validated by the schema: enabled implies version, tarballUrl and sha256.
+                { host: proxyHost, homeserverUrl: `https://${c.homeserverDomain}`, version: c.adminUi.version!, tarballUrl: c.adminUi.tarballUrl!, sha256: c.adminUi.sha256! },
+                // The proxy installs curl, which the release fetch uses.
+                { parent: this, dependsOn: [proxy] },
+            );
+        }
+
         const dns = !c.dns.enabled
             ? undefined
             : new DnsRecords(
@@ -116,6 +169,8 @@ export class MatrixDeployment extends pulumi.ComponentResource {
             );
 
         this.dnsRecordsToPublish = dns ? dns.unmanagedRecords : pulumi.output(publicNames(c).flatMap((n) => n.addresses.map((a) => `${a.includes(":") ? "AAAA" : "A"} ${n.fqdn} ${a}`)));
+        this.wellKnownServerJson = wellKnown.serverJson;
+        this.wellKnownClientJson = wellKnown.clientJson;
         this.homeserverUrl = homeserver.publicBaseUrl;
         this.elementUrl = pulumi.output(`https://${c.elementDomain}/`);
         this.adminUserId = homeserver.adminUserId;
@@ -128,6 +183,8 @@ export class MatrixDeployment extends pulumi.ComponentResource {
             adminPassword: this.adminPassword,
             signingKeyId: this.signingKeyId,
             dnsRecordsToPublish: this.dnsRecordsToPublish,
+            wellKnownServerJson: this.wellKnownServerJson,
+            wellKnownClientJson: this.wellKnownClientJson,
         });
     }
 }

@@ -62,14 +62,15 @@ else rm -f /etc/apt/sources.list.d/${r.name}.list.new; fi`;
         const pkgs = args.packages.map(shellQuote).join(" ");
         const script = `
 export DEBIAN_FRONTEND=noninteractive
-apt_opts="-y -q -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef"
+# Several components install on one host at once: wait for the dpkg lock instead of failing.
+apt_opts="-y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef"
 updated=0
-${repos.length > 0 ? `if ! command -v curl >/dev/null; then apt-get update -q; apt-get install $apt_opts --no-install-recommends curl ca-certificates; fi
+${repos.length > 0 ? `if ! command -v curl >/dev/null; then apt-get update -q -o DPkg::Lock::Timeout=600; apt-get install $apt_opts --no-install-recommends curl ca-certificates; fi
 install -d -m 0755 /etc/apt/keyrings` : ""}
 ${repoLines.join("\n")}
 ${args.debconf && args.debconf.length > 0 ? "debconf-set-selections" : "cat >/dev/null"}
-if [ "$updated" = 1 ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then apt-get update -q; fi
-apt-get install $apt_opts --no-install-recommends ${pkgs} || { apt-get update -q; apt-get install $apt_opts --no-install-recommends ${pkgs}; }
+if [ "$updated" = 1 ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then apt-get update -q -o DPkg::Lock::Timeout=600; fi
+apt-get install $apt_opts --no-install-recommends ${pkgs} || { apt-get update -q -o DPkg::Lock::Timeout=600; apt-get install $apt_opts --no-install-recommends ${pkgs}; }
 `;
         new remote.Command(
             `${name}-install`,

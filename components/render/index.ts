@@ -5,3 +5,7 @@ export * from "./signing-key";
 export * from "./synapse";
 export * from "./synapse-settings";
 export * from "./dns";
+export * from "./nginx";
+export * from "./wellknown";
+export * from "./admin-ui";
+export * from "./release-fetch";

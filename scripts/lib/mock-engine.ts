@@ -97,6 +97,9 @@ export class MockEngine implements pulumi.runtime.Mocks {
                 state.result = Array.from({ length }, (_, i) => alphabet[digest[i % digest.length] % alphabet.length]).join("");
                 break;
             }
+            case "tls:index/selfSignedCert:SelfSignedCert":
+                state.certPem = `-----BEGIN CERTIFICATE-----\nmock-self-signed-${args.name}\n-----END CERTIFICATE-----\n`;
+                break;
             case "tls:index/privateKey:PrivateKey": {
                 const seed = createHash("sha256").update(`mock-key:${args.name}`).digest();
                 const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
