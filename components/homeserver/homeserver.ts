@@ -20,6 +20,7 @@ import {
     synapseFileManifest,
     synapseKeysFile,
     registerUserCommand,
+    appServiceRegistrationPath,
 } from "../render";
 import { Packages, RemoteFile, rootScript, Service, sshConnection, SshHostArgs } from "../host";
 
@@ -53,6 +54,14 @@ export interface HomeserverTurnArgs {
     allowGuests?: boolean;
 }
 
+/** An appservice (bridge, bot) registered with Synapse. */
+export interface HomeserverAppServiceArgs {
+    /** Registration id (file name and `id:` in the YAML), e.g. "whatsapp". */
+    id: string;
+    /** The registration YAML (holds as_token/hs_token: secret). */
+    registration: pulumi.Input<string>;
+}
+
 export interface HomeserverArgs {
     /** The Matrix domain (server_name). Never changes after the first deploy. */
     serverName: string;
@@ -73,6 +82,11 @@ export interface HomeserverArgs {
     smtpPassword?: pulumi.Input<string>;
     /** TURN relay for VoIP. Default: none (no turn_uris). */
     turn?: HomeserverTurnArgs;
+    /**
+     * Appservice registrations: written to `<configDir>/appservices/<id>.yaml` (0640) and listed in
+     * app_service_config_files; Synapse restarts once when any of them changes. Default [].
+     */
+    appServices?: HomeserverAppServiceArgs[];
     /** Localpart of the admin user created with the shared secret. Default "admin". */
     adminLocalpart?: string;
     /** Install Debian's postgresql on the host too. Default true when database.host is local. */
@@ -206,11 +220,20 @@ export class Homeserver extends pulumi.ComponentResource {
                 smtpPassword: smtp,
                 turnSharedSecret: turn,
             }));
+        const appServices = args.appServices ?? [];
+        const ids = appServices.map((a) => a.id);
+        if (new Set(ids).size !== ids.length) throw new pulumi.ResourceError(`Homeserver: appservice ids must be unique, got ${ids.join(", ")}`, this);
+        let appServiceConfigFiles: string[];
+        try {
+            appServiceConfigFiles = appServices.map((a) => appServiceRegistrationPath(layout.configDir, a.id));
+        } catch (e) {
+            throw new pulumi.ResourceError(`Homeserver: ${(e as Error).message}`, this);
+        }
         const turnUris = args.turn ? pulumi.output(args.turn.uris) : pulumi.output(undefined);
         const turnPolicy = args.turn ? { userLifetime: args.turn.userLifetime ?? "1h", allowGuests: args.turn.allowGuests ?? true } : undefined;
         const rendered = pulumi
             .all([secrets, turnUris])
-            .apply(([x, uris]) => renderSynapseConfig({ ...settings, turn: uris && turnPolicy ? { uris: [...uris], ...turnPolicy } : undefined }, x));
+            .apply(([x, uris]) => renderSynapseConfig({ ...settings, appServiceConfigFiles, turn: uris && turnPolicy ? { uris: [...uris], ...turnPolicy } : undefined }, x));
         const files = synapseFileManifest(layout.configDir, layout.group).map((f) => {
             const role = f.path.slice(layout.configDir.length + 1).replace(/\.yaml$/, "").replace(/[/_.]/g, "-");
             const content = rendered.apply((all) => {
@@ -232,10 +255,20 @@ export class Homeserver extends pulumi.ComponentResource {
             { ...child, dependsOn: [packages], retainOnDelete: !release.signingKey },
         );
 
+        const registrations = appServices.map(
+            (a, i) =>
+                new RemoteFile(
+                    `${name}-appservice-${a.id}`,
+                    { host, path: appServiceConfigFiles[i], content: a.registration, owner: "root", group: layout.group, mode: "0640", secret: true },
+                    { ...child, dependsOn: [packages] },
+                ),
+        );
+
+        // One restart for every changed file, bridges' registrations included.
         const service = new Service(
             `${name}-service`,
-            { host, unit: "matrix-synapse.service", fileHashes: [...files, keyFile].map((f) => f.hash) },
-            { ...child, dependsOn: [database, mediaStore, ...files, keyFile] },
+            { host, unit: "matrix-synapse.service", fileHashes: [...files, keyFile, ...registrations].map((f) => f.hash) },
+            { ...child, dependsOn: [database, mediaStore, ...files, keyFile, ...registrations] },
         );
 
         // Admin bootstrap: the shared secret is read from keys.yaml on the host, the password from stdin.

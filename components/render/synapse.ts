@@ -113,6 +113,8 @@ export interface SynapseSettings {
         appName: string;
         enableNotifs: boolean;
     };
+    /** Absolute paths of appservice registration files (app_service_config_files). Default []. */
+    appServiceConfigFiles?: string[];
     /** TURN relay Synapse hands out credentials for (turn_uris etc.); none when undefined. */
     turn?: { uris: string[]; userLifetime: string; allowGuests: boolean };
     /** Deep-merged last into the fragment owning each top-level key. */
@@ -330,6 +332,11 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
         },
     ];
     frags.push({
+        name: "appservices",
+        secret: false,
+        body: { app_service_config_files: [...(s.appServiceConfigFiles ?? [])].sort() },
+    });
+    frags.push({
         name: "turn",
         secret: true,
         body:
@@ -399,6 +406,7 @@ export const SYNAPSE_FRAGMENTS: Readonly<Record<string, boolean>> = {
     federation: false,
     retention: false,
     email: true,
+    appservices: false,
     turn: true,
     "zz-extra": false,
 };
@@ -466,4 +474,10 @@ export function registerUserCommand(o: { registerBin?: string; user: string; adm
         "<(cat)",
         shellQuote(o.baseUrl),
     ].join(" ");
+}
+
+/** Where the Homeserver writes the registration of appservice `id`. */
+export function appServiceRegistrationPath(configDir: string, id: string): string {
+    if (!/^[a-z0-9][a-z0-9_-]*$/.test(id)) throw new Error(`appservice id must be lower-case letters, digits, '-' or '_', got ${JSON.stringify(id)}`);
+    return `${configDir}/appservices/${id}.yaml`;
 }

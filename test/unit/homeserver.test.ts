@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { engine, TEST_SSH_KEY } from "./engine";
-import { MockEngine, plainStrings, Registration, resolve, settle } from "../../scripts/lib/mock-engine";
+import { isSecretWrapper, MockEngine, plainStrings, Registration, resolve, settle } from "../../scripts/lib/mock-engine";
 
 type HomeserverModule = typeof import("../../components/homeserver");
 
@@ -42,8 +42,8 @@ describe("Homeserver (mocks)", () => {
         assert.equal(types("postgresql:index/database:Database"), 1);
         assert.equal(types("matrix-maas:index:Service"), 1);
         assert.equal(types("matrix-maas:index:Packages"), 1);
-        // 18 Synapse files + the signing key.
-        assert.equal(types("matrix-maas:index:RemoteFile"), 19);
+        // 19 Synapse files + the signing key.
+        assert.equal(types("matrix-maas:index:RemoteFile"), 20);
         for (const r of mine) {
             if (r.name === "hs1") continue;
             assert.ok(r.parent && r.name.startsWith(r.parent + "-"), `${r.name} has parent ${r.parent}`);
@@ -135,7 +135,7 @@ describe("Homeserver (mocks)", () => {
         const triggers = svc.inputs.triggers as string[];
         assert.equal(triggers[0], "matrix-synapse.service");
         const fileHashes = mine.filter((r) => r.name.endsWith("-write")).map((r) => (r.inputs.triggers as string[])[5]);
-        assert.equal(fileHashes.length, 19);
+        assert.equal(fileHashes.length, 20);
         assert.deepEqual([...triggers.slice(1)].sort(), [...fileHashes].sort());
     });
 
@@ -159,6 +159,34 @@ describe("Homeserver (mocks)", () => {
         const r = (n: string) => e.registrations.find((x) => x.name === n)!;
         for (const n of ["hs2-db", "hs2-db-role", "hs2-signing-key", "hs2-media-store"]) assert.equal(r(n).retainOnDelete, false, n);
         assert.ok(String(r("hs2-signing-key-file-write").inputs.delete).includes("rm -f"));
+    });
+
+    it("writes appservice registrations as secret files, lists them once, restarts once", async () => {
+        new mod.Homeserver("hs6", {
+            serverName: "example.com",
+            homeserverDomain: "matrix.example.com",
+            host,
+            appServices: [
+                { id: "whatsapp", registration: pulumi.secret("id: whatsapp\nas_token: wa-token\n") },
+                { id: "signal", registration: pulumi.secret("id: signal\nas_token: sig-token\n") },
+            ],
+        });
+        await settle();
+        const r = (n: string) => e.registrations.find((x) => x.name === n)!;
+        const list = String(r("hs6-config-conf-d-appservices-write").inputs.stdin);
+        assert.match(list, /app_service_config_files:\n {2}- \/etc\/matrix-synapse\/appservices\/signal\.yaml\n {2}- \/etc\/matrix-synapse\/appservices\/whatsapp\.yaml/);
+        for (const id of ["whatsapp", "signal"]) {
+            const w = r(`hs6-appservice-${id}-write`);
+            assert.equal(w.inputs.logging, "none");
+            assert.equal(w.inputs.triggers[4], "0640");
+            assert.ok(isSecretWrapper(w.wrappedInputs.stdin));
+            assert.ok((r("hs6-service-restart").inputs.triggers as string[]).includes(w.inputs.triggers[5]), `${id} hash restarts Synapse`);
+        }
+        assert.equal(e.registrations.filter((x) => x.name.startsWith("hs6-") && x.type === "matrix-maas:index:Service").length, 1);
+        assert.throws(
+            () => new mod.Homeserver("hs7", { serverName: "example.com", homeserverDomain: "matrix.example.com", host, appServices: [{ id: "a", registration: "x" }, { id: "a", registration: "y" }] }),
+            /appservice ids must be unique/,
+        );
     });
 
     it("refuses bad arguments with a ResourceError naming the argument", () => {
