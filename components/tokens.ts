@@ -10,5 +10,10 @@ export const TOKENS = {
     ElementClient: "matrix-maas:index:ElementClient",
     TurnRelay: "matrix-maas:index:TurnRelay",
     AdminUi: "matrix-maas:index:AdminUi",
+    MautrixBridge: "matrix-maas:index:MautrixBridge",
+    DoublePuppet: "matrix-maas:index:DoublePuppet",
+    IrcBridge: "matrix-maas:index:IrcBridge",
+    Matterbridge: "matrix-maas:index:Matterbridge",
+    DraupnirBot: "matrix-maas:index:DraupnirBot",
     MatrixDeployment: "matrix-maas:index:MatrixDeployment",
 } as const;
