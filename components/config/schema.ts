@@ -105,6 +105,11 @@ const blockingSchema = z
 export const synapseSchema = z
     .object({
         host: z.string().default("main").describe("Name (in `hosts`) of the host that runs Synapse."),
+        installMethod: z
+            .enum(["apt", "venv"])
+            .default("apt")
+            .describe("`apt`: matrix-synapse-py3 from the matrix.org repository (the Debian guide). `venv`: Synapse from PyPI in /opt/venvs/matrix-synapse with a hardened systemd unit."),
+        version: z.string().regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, "must be a Synapse release such as 1.163.2").default("1.163.2").describe("Synapse release installed by the venv method."),
         listenerPort: port.default(8008).describe("Port of the loopback HTTP listener nginx proxies to."),
         reportStats: z.boolean().default(false).describe("report_stats."),
         presence: z.boolean().default(true).describe("presence.enabled (costly on big servers)."),

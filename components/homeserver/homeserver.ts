@@ -21,6 +21,11 @@ import {
     synapseKeysFile,
     registerUserCommand,
     appServiceRegistrationPath,
+    renderSynapseUnit,
+    renderSynapseVenvInstallScript,
+    SYNAPSE_INSTALL_METHODS,
+    SYNAPSE_VENV_BUILD_PACKAGES,
+    SYNAPSE_VENV_DIR,
 } from "../render";
 import { Packages, RemoteFile, rootScript, Service, sshConnection, SshHostArgs } from "../host";
 
@@ -184,16 +189,46 @@ export class Homeserver extends pulumi.ComponentResource {
         );
 
         // Packages: Synapse from matrix.org's repository (debconf answers preseeded), Postgres when local.
-        const packages = new Packages(
-            `${name}-packages`,
-            {
-                host,
-                packages: ["matrix-synapse-py3", ...(installPostgres ? ["postgresql"] : [])],
-                repositories: [{ ...MATRIX_ORG_APT_REPOSITORY, components: [...MATRIX_ORG_APT_REPOSITORY.components] }],
-                debconf: [`matrix-synapse matrix-synapse/server-name string ${args.serverName}`, `matrix-synapse matrix-synapse/report-stats boolean ${settings.reportStats}`],
-            },
-            child,
-        );
+        // Install: the Debian package from matrix.org, or a PyPI venv with our own unit. Both give
+        // the same paths, user and service name, so everything below is shared.
+        const venv = synapseOpts.installMethod === SYNAPSE_INSTALL_METHODS.venv;
+        const postgresPackages = installPostgres ? ["postgresql"] : [];
+        const packages: pulumi.Resource = venv
+            ? new remote.Command(
+                  `${name}-synapse-venv`,
+                  {
+                      connection: sshConnection(host),
+                      create: rootScript(
+                          host,
+                          renderSynapseVenvInstallScript({
+                              version: synapseOpts.version,
+                              user: layout.user,
+                              group: layout.group,
+                              dirs: [layout.dataDir, layout.logDir],
+                              configDir: layout.configDir,
+                          }),
+                      ),
+                      triggers: ["synapse-venv", synapseOpts.version],
+                      logging: "stderr",
+                  },
+                  { ...child, dependsOn: [new Packages(`${name}-packages`, { host, packages: [...SYNAPSE_VENV_BUILD_PACKAGES, ...postgresPackages] }, child)] },
+              )
+            : new Packages(
+                  `${name}-packages`,
+                  {
+                      host,
+                      packages: ["matrix-synapse-py3", ...postgresPackages],
+                      repositories: [{ ...MATRIX_ORG_APT_REPOSITORY, components: [...MATRIX_ORG_APT_REPOSITORY.components] }],
+                      debconf: [`matrix-synapse matrix-synapse/server-name string ${args.serverName}`, `matrix-synapse matrix-synapse/report-stats boolean ${settings.reportStats}`],
+                  },
+                  child,
+              );
+        const unitFile = venv
+            ? (() => {
+                  const unit = renderSynapseUnit(settings);
+                  return new RemoteFile(`${name}-unit`, { host, path: unit.path, content: unit.content, owner: unit.owner, group: unit.group, mode: unit.mode }, { ...child, dependsOn: [packages] });
+              })()
+            : undefined;
 
         // Media store directory: data, kept on destroy unless released.
         const mediaPath = shellQuote(settings.media.storePath);
@@ -267,8 +302,8 @@ export class Homeserver extends pulumi.ComponentResource {
         // One restart for every changed file, bridges' registrations included.
         const service = new Service(
             `${name}-service`,
-            { host, unit: "matrix-synapse.service", fileHashes: [...files, keyFile, ...registrations].map((f) => f.hash) },
-            { ...child, dependsOn: [database, mediaStore, ...files, keyFile, ...registrations] },
+            { host, unit: "matrix-synapse.service", fileHashes: [...files, keyFile, ...registrations, ...(unitFile ? [unitFile] : [])].map((f) => f.hash) },
+            { ...child, dependsOn: [database, mediaStore, ...files, keyFile, ...registrations, ...(unitFile ? [unitFile] : [])] },
         );
 
         // Admin bootstrap: the shared secret is read from keys.yaml on the host, the password from stdin.
@@ -281,7 +316,7 @@ export class Homeserver extends pulumi.ComponentResource {
                     host,
                     `
 for i in $(seq 1 60); do curl -fsS -o /dev/null ${base}/health && break; sleep 2; done
-${registerUserCommand({ user: adminLocalpart, admin: true, keysFile: synapseKeysFile(layout), baseUrl: base })}
+${registerUserCommand({ registerBin: venv ? `${SYNAPSE_VENV_DIR}/bin/register_new_matrix_user` : undefined, user: adminLocalpart, admin: true, keysFile: synapseKeysFile(layout), baseUrl: base })}
 `,
                 ),
                 stdin: adminPassword,

@@ -9,3 +9,4 @@ export * from "./nginx";
 export * from "./wellknown";
 export * from "./admin-ui";
 export * from "./release-fetch";
+export * from "./synapse-install";

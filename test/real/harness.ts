@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { registerUserCommand, renderSynapseConfig, synapseConfigPaths, SynapseSecrets, SynapseSettings } from "../../components/render";
+import { registerUserCommand, renderSynapseConfig, synapseCommand, SynapseSecrets, SynapseSettings } from "../../components/render";
 
 export const REPO = path.resolve(__dirname, "../..");
 /** The venv test/real/setup.sh creates (override with SYNAPSE_VENV). */
@@ -171,8 +171,9 @@ export async function startSynapse(o: { settings: SynapseSettings; secrets: Syna
     const logFile = path.join(s.logDir, "homeserver.log");
     const stderrFile = path.join(s.logDir, "stderr.log");
     const out = fs.openSync(stderrFile, "a");
-    const args = ["-m", "synapse.app.homeserver", ...synapseConfigPaths(s).flatMap((p) => ["--config-path", p])];
-    const [cmd, cmdArgs] = asServiceUser(path.join(SYNAPSE_VENV, "bin/python"), args);
+    // The same argv the venv install method's systemd unit runs.
+    const [python, ...args] = synapseCommand(SYNAPSE_VENV, s);
+    const [cmd, cmdArgs] = asServiceUser(python, args);
     const child = spawn(cmd, cmdArgs, { stdio: ["ignore", out, out], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
     let exited: number | null | undefined;
     child.on("exit", (code) => (exited = code));

@@ -190,3 +190,22 @@ describe("renderSigningKey", () => {
         assert.throws(() => renderSigningKey(rsa, "a_abcd"), /must be ed25519/);
     });
 });
+
+describe("venv install method", () => {
+    const { renderSynapseUnit, renderSynapseVenvInstallScript, synapseCommand } = require("../../components/render");
+    it("renders a notify unit running the config paths Synapse needs, with a hardened runtime", () => {
+        const s = settings();
+        const unit = renderSynapseUnit(s);
+        assert.equal(unit.path, "/etc/systemd/system/matrix-synapse.service");
+        const lines: string[] = unit.content.split("\n");
+        assert.ok(lines.includes(`ExecStart=${synapseCommand("/opt/venvs/matrix-synapse", s).join(" ")}`));
+        for (const l of ["Type=notify", "User=matrix-synapse", "NoNewPrivileges=true", "CapabilityBoundingSet=", "ProtectSystem=strict", "PrivateTmp=true"]) assert.ok(lines.includes(l), l);
+        assert.ok(lines.includes("ReadWritePaths=/var/lib/matrix-synapse /var/lib/matrix-synapse/media /var/log/matrix-synapse"));
+    });
+    it("renders an idempotent install script pinned to one version", () => {
+        const script: string = renderSynapseVenvInstallScript({ version: "1.163.2", user: "matrix-synapse", group: "matrix-synapse", dirs: ["/var/lib/matrix-synapse"], configDir: "/etc/matrix-synapse" });
+        assert.match(script, /already installed/);
+        assert.match(script, /'matrix-synapse\[postgres\]==1\.163\.2'/);
+        assert.throws(() => renderSynapseVenvInstallScript({ version: "latest", user: "u", group: "g", dirs: [], configDir: "/etc/x" }), /1\.163\.2/);
+    });
+});

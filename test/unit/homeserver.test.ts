@@ -189,6 +189,22 @@ describe("Homeserver (mocks)", () => {
         );
     });
 
+    it("installs from PyPI into a venv with a hardened unit when installMethod is venv", async () => {
+        new mod.Homeserver("hs8", { serverName: "example.edu", homeserverDomain: "matrix.example.edu", host, synapse: { installMethod: "venv", version: "1.163.2" } });
+        await settle();
+        const r = (n: string) => e.registrations.find((x) => x.name === n);
+        const venv = r("hs8-synapse-venv")!;
+        assert.match(String(venv.inputs.create), /matrix-synapse\[postgres\]==1\.163\.2/);
+        assert.match(String(r("hs8-packages-install")!.inputs.create), /'libpq-dev'/);
+        assert.ok(!String(r("hs8-packages-install")!.inputs.create).includes("packages.matrix.org"), "no matrix.org repository");
+        const unit = r("hs8-unit-write")!;
+        assert.equal(unit.inputs.triggers[2], "/etc/systemd/system/matrix-synapse.service");
+        assert.match(String(unit.inputs.stdin), /ExecStart=\/opt\/venvs\/matrix-synapse\/bin\/python -m synapse.app.homeserver --config-path=\/etc\/matrix-synapse\/homeserver.yaml --config-path=\/etc\/matrix-synapse\/conf.d\//);
+        assert.ok((r("hs8-service-restart")!.inputs.triggers as string[]).includes(unit.inputs.triggers[5]), "a unit change restarts Synapse");
+        assert.match(String(r("hs8-admin-user")!.inputs.create), /\/opt\/venvs\/matrix-synapse\/bin\/register_new_matrix_user/);
+        assert.ok(venv.dependencies.some((d) => d.endsWith("::hs8-packages-install")), "venv after build packages");
+    });
+
     it("refuses bad arguments with a ResourceError naming the argument", () => {
         assert.throws(
             () => new mod.Homeserver("hs3", { serverName: "Example.org", homeserverDomain: "matrix.example.org", host }),
