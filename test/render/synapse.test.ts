@@ -209,3 +209,24 @@ describe("venv install method", () => {
         assert.throws(() => renderSynapseVenvInstallScript({ version: "latest", user: "u", group: "g", dirs: [], configDir: "/etc/x" }), /1\.163\.2/);
     });
 });
+
+describe("venv unit checked by systemd-analyze", () => {
+    it("has no error but the (absent here) venv binary", function () {
+        const { spawnSync } = require("node:child_process");
+        const fs = require("node:fs");
+        const os = require("node:os");
+        const path = require("node:path");
+        if (spawnSync("systemd-analyze", ["--version"]).status !== 0) {
+            console.log("    SKIP: systemd-analyze not installed");
+            return this.skip();
+        }
+        const { renderSynapseUnit } = require("../../components/render");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "unit-"));
+        const file = path.join(dir, "matrix-synapse.service");
+        fs.writeFileSync(file, renderSynapseUnit(settings()).content);
+        const r = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+        const problems = (r.stdout + r.stderr).split("\n").filter((l: string) => l.trim() && !/\/opt\/venvs\/matrix-synapse\/bin\/python is not executable/.test(l));
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.deepEqual(problems, []);
+    });
+});
