@@ -57,6 +57,13 @@ export interface SynapseSettings {
     pidFile: string;
     signingKeyPath: string;
     listener: { port: number; bindAddresses: string[] };
+    /** More listeners on the main process (e.g. the workers' replication listener). Default []. */
+    extraListeners?: Record<string, unknown>[];
+    /**
+     * Main-process settings for workers (instance_map, stream_writers, redis, *_instances, ...),
+     * rendered into conf.d/workers.yaml with worker_replication_secret. Default: none (monolith).
+     */
+    workers?: Record<string, unknown>;
     database: { host: string; port: number; name: string; user: string; cpMin: number; cpMax: number };
     reportStats: boolean;
     presence: boolean;
@@ -131,6 +138,8 @@ export interface SynapseSecrets {
     smtpPassword?: string;
     /** coturn static-auth-secret (= turn_shared_secret). */
     turnSharedSecret?: string;
+    /** worker_replication_secret, with workers. */
+    workerReplicationSecret?: string;
 }
 
 interface Fragment {
@@ -193,6 +202,7 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
                         bind_addresses: s.listener.bindAddresses,
                         resources: [{ names: ["client", "federation"], compress: false }],
                     },
+                    ...(s.extraListeners ?? []),
                 ],
             },
         },
@@ -332,6 +342,11 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
         },
     ];
     frags.push({
+        name: "workers",
+        secret: true,
+        body: s.workers ? { ...s.workers, ...(x.workerReplicationSecret ? { worker_replication_secret: x.workerReplicationSecret } : {}) } : {},
+    });
+    frags.push({
         name: "appservices",
         secret: false,
         body: { app_service_config_files: [...(s.appServiceConfigFiles ?? [])].sort() },
@@ -407,6 +422,7 @@ export const SYNAPSE_FRAGMENTS: Readonly<Record<string, boolean>> = {
     retention: false,
     email: true,
     appservices: false,
+    workers: true,
     turn: true,
     "zz-extra": false,
 };

@@ -42,8 +42,8 @@ describe("Homeserver (mocks)", () => {
         assert.equal(types("postgresql:index/database:Database"), 1);
         assert.equal(types("matrix-maas:index:Service"), 1);
         assert.equal(types("matrix-maas:index:Packages"), 1);
-        // 19 Synapse files + the signing key.
-        assert.equal(types("matrix-maas:index:RemoteFile"), 20);
+        // 20 Synapse files + the signing key.
+        assert.equal(types("matrix-maas:index:RemoteFile"), 21);
         for (const r of mine) {
             if (r.name === "hs1") continue;
             assert.ok(r.parent && r.name.startsWith(r.parent + "-"), `${r.name} has parent ${r.parent}`);
@@ -104,8 +104,8 @@ describe("Homeserver (mocks)", () => {
     });
 
     it("writes secret files 0640 root:matrix-synapse over stdin with logging off", () => {
-        const secretWrites = mine.filter((r) => r.type === "command:remote:Command" && /(database|keys|authentication|email|turn|signing-key-file)-write$/.test(r.name));
-        assert.equal(secretWrites.length, 6);
+        const secretWrites = mine.filter((r) => r.type === "command:remote:Command" && /(database|keys|authentication|email|turn|workers|signing-key-file)-write$/.test(r.name));
+        assert.equal(secretWrites.length, 7);
         for (const r of secretWrites) {
             assert.equal(r.inputs.logging, "none", r.name);
             assert.ok(r.wrappedInputs.stdin && typeof r.wrappedInputs.stdin === "object", `${r.name} stdin is secret-wrapped`);
@@ -135,7 +135,7 @@ describe("Homeserver (mocks)", () => {
         const triggers = svc.inputs.triggers as string[];
         assert.equal(triggers[0], "matrix-synapse.service");
         const fileHashes = mine.filter((r) => r.name.endsWith("-write")).map((r) => (r.inputs.triggers as string[])[5]);
-        assert.equal(fileHashes.length, 20);
+        assert.equal(fileHashes.length, 21);
         assert.deepEqual([...triggers.slice(1)].sort(), [...fileHashes].sort());
     });
 
