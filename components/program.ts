@@ -3,19 +3,23 @@
  * (before any resource exists), build the deployment, return the stack outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, loadStackConfig } from "./config";
+import { CONFIG_NAMESPACE, loadStackConfig, SecretKey } from "./config";
 import { MatrixDeployment } from "./deployment";
 
 export function runProgram(): Record<string, pulumi.Output<unknown>> {
     // Validation first: a bad key throws here and nothing is registered.
     const { config, secretKeysSet } = loadStackConfig(pulumi.runtime.allConfig());
     const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+    const optionalSecret = (key: SecretKey) => (secretKeysSet.includes(key) ? cfg.requireSecret(key) : undefined);
     const deployment = new MatrixDeployment(pulumi.getStack(), {
         config,
         sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
         postgresAdminPassword: cfg.requireSecret("postgresAdminPassword"),
-        smtpPassword: secretKeysSet.includes("smtpPassword") ? cfg.requireSecret("smtpPassword") : undefined,
-        tlsPrivateKey: secretKeysSet.includes("tlsPrivateKey") ? cfg.requireSecret("tlsPrivateKey") : undefined,
+        smtpPassword: optionalSecret("smtpPassword"),
+        tlsPrivateKey: optionalSecret("tlsPrivateKey"),
+        recaptchaPrivateKey: optionalSecret("recaptchaPrivateKey"),
+        ldapBindPassword: optionalSecret("ldapBindPassword"),
+        oidcClientSecret: optionalSecret("oidcClientSecret"),
     });
     return {
         matrixDomain: pulumi.output(config.matrixDomain),

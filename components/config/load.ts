@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { CONFIG_NAMESPACE, SECRET_KEYS, SecretKey, StackConfig, stackConfigSchema } from "./schema";
+import { requiredOperationSecrets } from "./operations";
 
 export class ConfigError extends Error {
     constructor(public readonly problems: string[]) {
@@ -89,6 +90,11 @@ export function parseStackConfig(values: Record<string, unknown>, secretKeysSet:
     }
     if (result.success && result.data.email.smtpUser && !secretKeysSet.includes("smtpPassword")) {
         problems.push(`${CONFIG_NAMESPACE}:smtpPassword is required when email.smtpUser is set (pulumi config set --secret smtpPassword ...)`);
+    }
+    if (result.success) {
+        for (const { key, why } of requiredOperationSecrets(result.data)) {
+            if (!secretKeysSet.includes(key as SecretKey)) problems.push(`${CONFIG_NAMESPACE}:${key} is required ${why} (pulumi config set --secret ${key} ...)`);
+        }
     }
     if (result.success && result.data.proxy.tls === "provided" && !secretKeysSet.includes("tlsPrivateKey")) {
         problems.push(`${CONFIG_NAMESPACE}:tlsPrivateKey is required with proxy.tls: provided (pulumi config set --secret tlsPrivateKey < key.pem)`);

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { isIP } from "node:net";
 import { edgeShape, refineEdge } from "./edge";
 import { DNS_NAME_RE, dnsName, duration, ipAddress, port, size } from "./primitives";
+import { consentSchema, refineOperations, registrationSchema, serverNoticesSchema } from "./operations";
 
 export { dnsName };
 
@@ -38,22 +39,6 @@ const passwordSchema = z
         requireLowercase: z.boolean().default(true).describe("password_config.policy.require_lowercase"),
         requireUppercase: z.boolean().default(true).describe("password_config.policy.require_uppercase"),
         localdbEnabled: z.boolean().default(true).describe("password_config.localdb_enabled: passwords stored in Synapse's database."),
-    })
-    .strict()
-    .prefault({});
-
-const registrationSchema = z
-    .object({
-        enabled: z.boolean().default(false).describe("enable_registration. Closed by default: users are created by admins."),
-        requiresToken: z.boolean().default(false).describe("registration_requires_token (only with enabled: true)."),
-        acknowledgeOpenRegistrationWithoutVerification: z
-            .boolean()
-            .default(false)
-            .describe("Required to open registration without token, email or captcha (spam risk)."),
-        allowGuests: z.boolean().default(false).describe("allow_guest_access."),
-        enableSetDisplayname: z.boolean().default(true).describe("enable_set_displayname."),
-        enable3pidChanges: z.boolean().default(false).describe("enable_3pid_changes."),
-        autoJoinRooms: z.array(z.string().regex(/^[#!][^:]+:.+$/, "must be a room alias like #lobby:example.org")).default([]).describe("auto_join_rooms for new users."),
     })
     .strict()
     .prefault({});
@@ -116,7 +101,9 @@ export const synapseSchema = z
         requireAuthForProfileRequests: z.boolean().default(true).describe("require_auth_for_profile_requests."),
         filterTimelineLimit: z.number().int().min(1).max(1000).default(100).describe("filter_timeline_limit."),
         deleteStaleDevicesAfter: duration.optional().describe("delete_stale_devices_after."),
-        registration: registrationSchema.describe("Registration settings."),
+        registration: registrationSchema.describe("Registration policy and settings."),
+        consent: consentSchema.describe("Consent tracking (user_consent)."),
+        serverNotices: serverNoticesSchema.describe("Server notices."),
         federation: federationSchema.describe("Federation settings."),
         media: mediaSchema.describe("Media store settings."),
         retention: retentionSchema.describe("Message retention settings."),
@@ -173,6 +160,9 @@ export const SECRET_KEYS = {
     postgresAdminPassword: "Password of `database.adminUser` for the postgresql provider. Required.",
     smtpPassword: "SMTP password (with `email.smtpUser`).",
     tlsPrivateKey: "TLS private key (PEM) with `proxy.tls: provided`.",
+    recaptchaPrivateKey: "reCAPTCHA private key, with `synapse.registration.captchaPublicKey`.",
+    ldapBindPassword: "LDAP bind password, with `synapse.registration.ldap.bindDn`.",
+    oidcClientSecret: "OIDC client secret, with registration policy `oidc`.",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -205,17 +195,7 @@ export const stackConfigSchema = z
         if (!c.database.host.startsWith("/") && !DNS_NAME_RE.test(c.database.host) && isIP(c.database.host) === 0 && c.database.host !== "localhost") {
             ctx.addIssue({ code: "custom", path: ["database", "host"], message: "must be a socket directory like /var/run/postgresql, a DNS name or an IP address" });
         }
-        const reg = c.synapse.registration;
-        if (reg.requiresToken && !reg.enabled) {
-            ctx.addIssue({ code: "custom", path: ["synapse", "registration", "requiresToken"], message: "needs synapse.registration.enabled: true" });
-        }
-        if (reg.enabled && !reg.requiresToken && !reg.acknowledgeOpenRegistrationWithoutVerification) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["synapse", "registration", "enabled"],
-                message: "open registration without verification invites spam: set synapse.registration.requiresToken: true, or acknowledgeOpenRegistrationWithoutVerification: true",
-            });
-        }
+        for (const issue of refineOperations(c)) ctx.addIssue({ code: "custom", ...issue });
         if (c.email.enabled) {
             if (!c.email.smtpHost) ctx.addIssue({ code: "custom", path: ["email", "smtpHost"], message: "is required when email.enabled is true" });
             if (!c.email.notifFrom) ctx.addIssue({ code: "custom", path: ["email", "notifFrom"], message: "is required when email.enabled is true, e.g. 'Chat <noreply@example.org>'" });
@@ -235,7 +215,7 @@ export const stackConfigSchema = z
             ctx.addIssue({ code: "custom", path: ["proxy", "host"], message: `must be the Synapse host (${c.synapse.host}): nginx reaches Synapse on loopback` });
         }
         for (const issue of refineEdge(c, undefined)) ctx.addIssue({ code: "custom", ...issue });
-        for (const k of ["server_name", "signing_key_path", "database", "registration_shared_secret", "macaroon_secret_key", "form_secret"]) {
+        for (const k of ["server_name", "signing_key_path", "database", "registration_shared_secret", "macaroon_secret_key", "form_secret", "modules", "oidc_providers", "recaptcha_private_key"]) {
             if (k in c.synapse.extraSettings) {
                 ctx.addIssue({ code: "custom", path: ["synapse", "extraSettings", k], message: "is managed by matrix-maas and cannot be overridden here" });
             }

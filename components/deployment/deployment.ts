@@ -40,6 +40,12 @@ export interface MatrixDeploymentArgs {
     smtpPassword?: pulumi.Input<string>;
     /** TLS private key (PEM) with proxy.tls "provided" (secret). Default: none. */
     tlsPrivateKey?: pulumi.Input<string>;
+    /** reCAPTCHA private key (secret). Default: none. */
+    recaptchaPrivateKey?: pulumi.Input<string>;
+    /** LDAP bind password (secret). Default: none. */
+    ldapBindPassword?: pulumi.Input<string>;
+    /** OIDC client secret (secret). Default: none. */
+    oidcClientSecret?: pulumi.Input<string>;
 }
 
 export class MatrixDeployment extends pulumi.ComponentResource {
@@ -95,6 +101,9 @@ export class MatrixDeployment extends pulumi.ComponentResource {
                 database: c.database,
                 email: c.email,
                 smtpPassword: args.smtpPassword === undefined ? undefined : pulumi.secret(args.smtpPassword),
+                recaptchaPrivateKey: args.recaptchaPrivateKey === undefined ? undefined : pulumi.secret(args.recaptchaPrivateKey),
+                ldapBindPassword: args.ldapBindPassword === undefined ? undefined : pulumi.secret(args.ldapBindPassword),
+                oidcClientSecret: args.oidcClientSecret === undefined ? undefined : pulumi.secret(args.oidcClientSecret),
                 adminLocalpart: c.adminLocalpart,
                 release: c.release,
                 providers: { postgresql: postgresProvider },

@@ -85,6 +85,12 @@ export interface HomeserverArgs {
     email?: z.input<typeof emailSchema>;
     /** SMTP password, when email.smtpUser is set. Kept secret. Default: none. */
     smtpPassword?: pulumi.Input<string>;
+    /** reCAPTCHA private key (open registration with captcha). Kept secret. Default: none. */
+    recaptchaPrivateKey?: pulumi.Input<string>;
+    /** LDAP bind password (ldap policy with bindDn). Kept secret. Default: none. */
+    ldapBindPassword?: pulumi.Input<string>;
+    /** OIDC client secret (oidc policy). Kept secret. Default: none. */
+    oidcClientSecret?: pulumi.Input<string>;
     /** TURN relay for VoIP. Default: none (no turn_uris). */
     turn?: HomeserverTurnArgs;
     /**
@@ -244,17 +250,21 @@ export class Homeserver extends pulumi.ComponentResource {
         );
 
         // Config files: one resource per file; contents rendered once all secrets resolve.
-        const secrets: pulumi.Output<SynapseSecrets> = pulumi
-            .all([registrationSharedSecret, macaroonSecretKey, formSecret, passwordPepper, databasePassword, pulumi.output(args.smtpPassword), pulumi.output(args.turn?.sharedSecret)])
-            .apply(([rss, mac, form, pepper, dbpw, smtp, turn]) => ({
-                registrationSharedSecret: rss,
-                macaroonSecretKey: mac,
-                formSecret: form,
-                passwordPepper: pepper,
-                databasePassword: dbpw,
-                smtpPassword: smtp,
-                turnSharedSecret: turn,
-            }));
+        const secretInputs: Record<keyof SynapseSecrets, pulumi.Input<string | undefined>> = {
+            registrationSharedSecret,
+            macaroonSecretKey,
+            formSecret,
+            passwordPepper,
+            databasePassword,
+            smtpPassword: pulumi.output(args.smtpPassword),
+            turnSharedSecret: pulumi.output(args.turn?.sharedSecret),
+            recaptchaPrivateKey: pulumi.output(args.recaptchaPrivateKey),
+            ldapBindPassword: pulumi.output(args.ldapBindPassword),
+            oidcClientSecret: pulumi.output(args.oidcClientSecret),
+            workerReplicationSecret: undefined,
+        };
+        // Every required secret is a RandomPassword above, so the undefined ones are the optional keys.
+        const secrets = pulumi.all(secretInputs) as unknown as pulumi.Output<SynapseSecrets>;
         const appServices = args.appServices ?? [];
         const ids = appServices.map((a) => a.id);
         if (new Set(ids).size !== ids.length) throw new pulumi.ResourceError(`Homeserver: appservice ids must be unique, got ${ids.join(", ")}`, this);
@@ -269,7 +279,7 @@ export class Homeserver extends pulumi.ComponentResource {
         const rendered = pulumi
             .all([secrets, turnUris])
             .apply(([x, uris]) => renderSynapseConfig({ ...settings, appServiceConfigFiles, turn: uris && turnPolicy ? { uris: [...uris], ...turnPolicy } : undefined }, x));
-        const files = synapseFileManifest(layout.configDir, layout.group).map((f) => {
+        const files = synapseFileManifest(settings).map((f) => {
             const role = f.path.slice(layout.configDir.length + 1).replace(/\.yaml$/, "").replace(/[/_.]/g, "-");
             const content = rendered.apply((all) => {
                 const found = all.find((r) => r.path === f.path);

@@ -57,6 +57,8 @@ export function resolveSynapseSettings(i: SynapseSettingsInput): SynapseSettings
         filterTimelineLimit: s.filterTimelineLimit,
         deleteStaleDevicesAfter: s.deleteStaleDevicesAfter,
         registration: { ...s.registration },
+        consent: { ...s.consent },
+        serverNotices: { ...s.serverNotices },
         federation: { ...s.federation },
         media: { ...s.media },
         retention: { ...s.retention },

@@ -70,15 +70,9 @@ export interface SynapseSettings {
     requireAuthForProfileRequests: boolean;
     filterTimelineLimit: number;
     deleteStaleDevicesAfter?: string;
-    registration: {
-        enabled: boolean;
-        requiresToken: boolean;
-        acknowledgeOpenRegistrationWithoutVerification: boolean;
-        allowGuests: boolean;
-        enableSetDisplayname: boolean;
-        enable3pidChanges: boolean;
-        autoJoinRooms: string[];
-    };
+    registration: SynapseRegistration;
+    consent: SynapseConsent;
+    serverNotices: SynapseServerNotices;
     federation: {
         enabled: boolean;
         domainWhitelist?: string[];
@@ -128,6 +122,49 @@ export interface SynapseSettings {
     extraSettings: Record<string, unknown>;
 }
 
+export interface SynapseRegistration {
+    policy: "closed" | "open" | "email-pattern" | "token" | "ldap" | "oidc";
+    requireEmailVerification: boolean;
+    captchaPublicKey?: string;
+    acknowledgeOpenRegistrationWithoutVerification: boolean;
+    allowedEmailPatterns: string[];
+    ldap?: { uris: string[]; startTls: boolean; base: string; uidAttribute: string; mailAttribute: string; nameAttribute: string; filter?: string; bindDn?: string };
+    oidc?: {
+        idpId: string;
+        idpName: string;
+        issuer: string;
+        clientId: string;
+        scopes: string[];
+        localpartTemplate: string;
+        displayNameTemplate: string;
+        allowExistingUsers: boolean;
+    };
+    allowGuests: boolean;
+    enableSetDisplayname: boolean;
+    enable3pidChanges: boolean;
+    autoJoinRooms: string[];
+}
+
+export interface SynapseConsent {
+    enabled: boolean;
+    version: string;
+    policyName: string;
+    policyHtml: string;
+    successHtml: string;
+    serverNoticeContent?: string;
+    blockEventsError?: string;
+    requireAtRegistration: boolean;
+}
+
+export interface SynapseServerNotices {
+    enabled: boolean;
+    localpart: string;
+    displayName: string;
+    roomName: string;
+    roomTopic?: string;
+    autoJoin: boolean;
+}
+
 /** Secret values, resolved. Files containing any of them are marked secret. */
 export interface SynapseSecrets {
     registrationSharedSecret: string;
@@ -140,6 +177,12 @@ export interface SynapseSecrets {
     turnSharedSecret?: string;
     /** worker_replication_secret, with workers. */
     workerReplicationSecret?: string;
+    /** reCAPTCHA private key (open registration with captcha). */
+    recaptchaPrivateKey?: string;
+    /** LDAP bind password (ldap policy, search mode). */
+    ldapBindPassword?: string;
+    /** OIDC client secret (oidc policy). */
+    oidcClientSecret?: string;
 }
 
 interface Fragment {
@@ -200,7 +243,7 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
                         type: "http",
                         x_forwarded: true,
                         bind_addresses: s.listener.bindAddresses,
-                        resources: [{ names: ["client", "federation"], compress: false }],
+                        resources: [{ names: s.consent.enabled ? ["client", "consent", "federation"] : ["client", "federation"], compress: false }],
                     },
                     ...(s.extraListeners ?? []),
                 ],
@@ -234,6 +277,7 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
                 registration_shared_secret: x.registrationSharedSecret,
                 macaroon_secret_key: x.macaroonSecretKey,
                 form_secret: x.formSecret,
+                ...(reg.policy === "open" && reg.captchaPublicKey && x.recaptchaPrivateKey ? { recaptcha_private_key: x.recaptchaPrivateKey } : {}),
                 signing_key_path: s.signingKeyPath,
                 // Key id, not the key: the default notary is matrix.org.
                 trusted_key_servers: [{ server_name: "matrix.org" }],
@@ -273,7 +317,8 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
             body: {
                 password_config: {
                     enabled: true,
-                    localdb_enabled: s.password.localdbEnabled,
+                    // LDAP users authenticate against the directory only.
+                    localdb_enabled: reg.policy === "ldap" ? false : s.password.localdbEnabled,
                     pepper: x.passwordPepper,
                     policy: {
                         enabled: true,
@@ -289,16 +334,7 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
         {
             name: "registration",
             secret: false,
-            body: {
-                enable_registration: reg.enabled,
-                enable_registration_without_verification: reg.enabled && !reg.requiresToken && reg.acknowledgeOpenRegistrationWithoutVerification,
-                registration_requires_token: reg.requiresToken,
-                allow_guest_access: reg.allowGuests,
-                enable_set_displayname: reg.enableSetDisplayname,
-                enable_3pid_changes: reg.enable3pidChanges,
-                auto_join_rooms: reg.autoJoinRooms,
-                autocreate_auto_join_rooms: reg.autoJoinRooms.length > 0,
-            },
+            body: renderRegistration(reg),
         },
         {
             name: "server",
@@ -341,6 +377,85 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
             },
         },
     ];
+    frags.push({
+        name: "modules",
+        secret: true,
+        body:
+            reg.policy === "ldap" && reg.ldap
+                ? {
+                      modules: [
+                          {
+                              module: "ldap_auth_provider.LdapAuthProviderModule",
+                              config: definedOnly({
+                                  enabled: true,
+                                  uri: reg.ldap.uris,
+                                  start_tls: reg.ldap.startTls,
+                                  base: reg.ldap.base,
+                                  attributes: { uid: reg.ldap.uidAttribute, mail: reg.ldap.mailAttribute, name: reg.ldap.nameAttribute },
+                                  filter: reg.ldap.filter,
+                                  bind_dn: reg.ldap.bindDn,
+                                  bind_password: reg.ldap.bindDn ? x.ldapBindPassword : undefined,
+                              }),
+                          },
+                      ],
+                  }
+                : {},
+    });
+    frags.push({
+        name: "sso",
+        secret: true,
+        body:
+            reg.policy === "oidc" && reg.oidc
+                ? {
+                      oidc_providers: [
+                          {
+                              idp_id: reg.oidc.idpId,
+                              idp_name: reg.oidc.idpName,
+                              issuer: reg.oidc.issuer,
+                              client_id: reg.oidc.clientId,
+                              client_secret: x.oidcClientSecret,
+                              scopes: reg.oidc.scopes,
+                              allow_existing_users: reg.oidc.allowExistingUsers,
+                              user_mapping_provider: { config: { localpart_template: reg.oidc.localpartTemplate, display_name_template: reg.oidc.displayNameTemplate } },
+                          },
+                      ],
+                  }
+                : {},
+    });
+    const consent = s.consent;
+    frags.push({
+        name: "consent",
+        secret: false,
+        body: consent.enabled
+            ? {
+                  user_consent: definedOnly({
+                      template_dir: `${s.configDir}/consent`,
+                      version: consent.version,
+                      policy_name: consent.policyName,
+                      require_at_registration: consent.requireAtRegistration,
+                      send_server_notice_to_guests: false,
+                      server_notice_content: consent.serverNoticeContent ? { msgtype: "m.text", body: consent.serverNoticeContent } : undefined,
+                      block_events_error: consent.blockEventsError ?? "To continue using this homeserver you must review and agree to the terms and conditions at %(consent_uri)s",
+                  }),
+              }
+            : {},
+    });
+    const notices = s.serverNotices;
+    frags.push({
+        name: "server_notices",
+        secret: false,
+        body: notices.enabled
+            ? {
+                  server_notices: definedOnly({
+                      system_mxid_localpart: notices.localpart,
+                      system_mxid_display_name: notices.displayName,
+                      room_name: notices.roomName,
+                      room_topic: notices.roomTopic,
+                      auto_join: notices.autoJoin,
+                  }),
+              }
+            : {},
+    });
     frags.push({
         name: "workers",
         secret: true,
@@ -389,6 +504,56 @@ function fragments(s: SynapseSettings, x: SynapseSecrets): Fragment[] {
     return frags;
 }
 
+/** The registration fragment for one policy. */
+function renderRegistration(reg: SynapseRegistration): Record<string, unknown> {
+    const open = reg.policy === "open";
+    const needsEmail = reg.policy === "email-pattern" || (open && reg.requireEmailVerification);
+    const captcha = open && reg.captchaPublicKey !== undefined;
+    return definedOnly({
+        enable_registration: open || reg.policy === "email-pattern" || reg.policy === "token",
+        enable_registration_without_verification: open && !captcha && !reg.requireEmailVerification && reg.acknowledgeOpenRegistrationWithoutVerification,
+        registration_requires_token: reg.policy === "token",
+        registrations_require_3pid: needsEmail ? ["email"] : undefined,
+        allowed_local_3pids: reg.policy === "email-pattern" ? reg.allowedEmailPatterns.map((pattern) => ({ medium: "email", pattern })) : undefined,
+        enable_registration_captcha: captcha ? true : undefined,
+        recaptcha_public_key: captcha ? reg.captchaPublicKey : undefined,
+        allow_guest_access: reg.allowGuests,
+        enable_set_displayname: reg.enableSetDisplayname,
+        // Directory users cannot change their addresses here.
+        enable_3pid_changes: reg.policy === "ldap" ? false : reg.enable3pidChanges,
+        auto_join_rooms: reg.autoJoinRooms,
+        autocreate_auto_join_rooms: reg.autoJoinRooms.length > 0,
+    });
+}
+
+/** Consent templates: the stack's policy text wrapped with Synapse's accept form (Jinja2). */
+export function renderConsentTemplates(s: Pick<SynapseSettings, "configDir" | "consent" | "group">): RenderedFile[] {
+    if (!s.consent.enabled) return [];
+    const c = s.consent;
+    // The stack's HTML is literal text for Jinja2: {% raw %} keeps any braces in it inert.
+    const policy = [
+        "<!doctype html>",
+        "<html><head><meta charset=\"utf-8\"><title>{{ version }}</title></head><body>",
+        "{% raw %}",
+        c.policyHtml,
+        "{% endraw %}",
+        "{% if has_consented %}<p>You have already accepted this version.</p>",
+        "{% elif not public_version %}",
+        "<form method=\"post\" action=\"consent\">",
+        "<input type=\"hidden\" name=\"v\" value=\"{{ version }}\"/>",
+        "<input type=\"hidden\" name=\"u\" value=\"{{ user }}\"/>",
+        "<input type=\"hidden\" name=\"h\" value=\"{{ userhmac }}\"/>",
+        "<input type=\"submit\" value=\"I accept\"/>",
+        "</form>",
+        "{% endif %}",
+        "</body></html>",
+        "",
+    ].join("\n");
+    const success = ["<!doctype html>", "<html><head><meta charset=\"utf-8\"></head><body>", "{% raw %}", c.successHtml, "{% endraw %}", "</body></html>", ""].join("\n");
+    const file = (path: string, content: string): RenderedFile => ({ path, content, mode: "0644", owner: "root", group: s.group, secret: false });
+    return [file(`${s.configDir}/consent/en/${c.version}.html`, policy), file(`${s.configDir}/consent/en/success.html`, success)];
+}
+
 /** Apply extraSettings: deep-merge each top-level key into its owning fragment, else into zz-extra. */
 function applyExtra(frags: Fragment[], extra: Record<string, unknown>): Fragment[] {
     const leftover: Record<string, unknown> = {};
@@ -423,18 +588,26 @@ export const SYNAPSE_FRAGMENTS: Readonly<Record<string, boolean>> = {
     email: true,
     appservices: false,
     workers: true,
+    modules: true,
+    sso: true,
+    consent: false,
+    server_notices: false,
     turn: true,
     "zz-extra": false,
 };
 
-/** Paths, modes and secrecy of every Synapse file, known without rendering. */
-export function synapseFileManifest(configDir: string, group: string): Omit<RenderedFile, "content">[] {
-    const entry = (path: string, secret: boolean) => ({ path, mode: secret ? "0640" : "0644", owner: "root", group, secret });
-    return [
-        entry(`${configDir}/homeserver.yaml`, false),
-        entry(`${configDir}/log.yaml`, false),
-        ...Object.entries(SYNAPSE_FRAGMENTS).map(([name, secret]) => entry(`${configDir}/conf.d/${name}.yaml`, secret)),
-    ].sort((a, b) => a.path.localeCompare(b.path));
+/** Placeholder secrets: rendering with them yields the file list without any secret value. */
+const MANIFEST_SECRETS: SynapseSecrets = {
+    registrationSharedSecret: "-",
+    macaroonSecretKey: "-",
+    formSecret: "-",
+    passwordPepper: "-",
+    databasePassword: "-",
+};
+
+/** Paths, modes and secrecy of every Synapse file, known from the settings before secrets resolve. */
+export function synapseFileManifest(s: SynapseSettings): Omit<RenderedFile, "content">[] {
+    return renderSynapseConfig(s, MANIFEST_SECRETS).map(({ content: _content, ...meta }) => meta);
 }
 
 /**
@@ -459,6 +632,7 @@ export function renderSynapseConfig(s: SynapseSettings, secrets: SynapseSecrets)
         file(`${s.configDir}/homeserver.yaml`, { server_name: s.serverName }, false),
         file(`${s.configDir}/log.yaml`, renderSynapseLogConfig(s), false),
         ...frags.map((f) => file(`${s.configDir}/conf.d/${f.name}.yaml`, f.body, f.secret)),
+        ...renderConsentTemplates(s),
     ].sort((a, b) => a.path.localeCompare(b.path));
 }
 

@@ -54,7 +54,7 @@ describe("renderSynapseConfig", () => {
     it("renders homeserver.yaml, log.yaml and one conf.d fragment per concern, matching the static manifest", () => {
         const names = files.filter((f) => f.path.includes("/conf.d/")).map((f) => f.path.replace(/.*conf\.d\/|\.yaml$/g, ""));
         assert.deepEqual(names.sort(), Object.keys(SYNAPSE_FRAGMENTS).sort());
-        const manifest = synapseFileManifest(s.configDir, s.group);
+        const manifest = synapseFileManifest(s);
         assert.deepEqual(files.map(({ content: _c, ...rest }) => rest), manifest);
         for (const concern of ["server_name", "database", "keys", "logging", "email", "mediastore", "homeserver_blocking", "authentication", "registration", "turn"]) {
             assert.ok(SYNAPSE_FRAGMENTS[concern] !== undefined, concern);
@@ -148,7 +148,7 @@ describe("renderSynapseConfig", () => {
                 settings({
                     retention: { enabled: true, defaultMaxLifetime: "180d", forgottenRoomRetentionPeriod: "28d" },
                     federation: { limitRemoteRoomsComplexity: 1.5 },
-                    registration: { enabled: true, requiresToken: true, autoJoinRooms: ["#lobby:example.org"] },
+                    registration: { policy: "token", autoJoinRooms: ["#lobby:example.org"] },
                     media: { remoteMediaLifetime: "90d" },
                 }),
                 SECRETS,

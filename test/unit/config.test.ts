@@ -31,7 +31,7 @@ function rejects(values: Record<string, unknown>, key: string, valid: RegExp, se
 describe("stack config schema", () => {
     it("accepts the minimal config and fills secure defaults", () => {
         const c = parseStackConfig(base());
-        assert.equal(c.synapse.registration.enabled, false, "registration closed by default");
+        assert.equal(c.synapse.registration.policy, "closed", "registration closed by default");
         assert.equal(c.synapse.registration.allowGuests, false);
         assert.equal(c.synapse.media.maxUploadSize, "50M");
         assert.equal(c.hosts.main.port, 22);
@@ -59,8 +59,15 @@ describe("stack config schema", () => {
         ["bad host name", (c) => (c.hosts = { Main_1: { address: "::1" } }), "hosts.Main_1", /lower-case/],
         ["unknown top-level key", (c) => (c.matrixDomian = "x"), "matrixDomian", /not a known setting/],
         ["unknown nested key", (c) => (c.synapse = { media: { maxUploadSizes: "1M" } }), "synapse.media.maxUploadSizes", /not a known setting/],
-        ["open registration without verification", (c) => (c.synapse = { registration: { enabled: true } }), "synapse.registration.enabled", /requiresToken/],
-        ["token registration while closed", (c) => (c.synapse = { registration: { requiresToken: true } }), "synapse.registration.requiresToken", /enabled: true/],
+        ["open registration without verification", (c) => (c.synapse = { registration: { policy: "open" } }), "synapse.registration.policy", /invites spam.*acknowledgeOpenRegistrationWithoutVerification/],
+        ["an unknown registration policy", (c) => (c.synapse = { registration: { policy: "invite-only" } }), "synapse.registration.policy", /closed.*token/],
+        ["email-pattern registration without email", (c) => (c.synapse = { registration: { policy: "email-pattern", allowedEmailPatterns: ["@x\\.org$"] } }), "synapse.registration.policy", /email.enabled/],
+        ["email-pattern without patterns", (c) => ((c.email = { enabled: true, smtpHost: "smtp.example.org", notifFrom: "a <a@example.org>" }), (c.synapse = { registration: { policy: "email-pattern" } })), "synapse.registration.allowedEmailPatterns", /at least one pattern/],
+        ["email pattern not a regex", (c) => (c.synapse = { registration: { allowedEmailPatterns: ["(unclosed"] } }), "synapse.registration.allowedEmailPatterns[0]", /regular expression/],
+        ["ldap policy without ldap settings", (c) => (c.synapse = { registration: { policy: "ldap" } }), "synapse.registration.ldap", /uris, base/],
+        ["ldap URI malformed", (c) => (c.synapse = { registration: { policy: "ldap", ldap: { uris: ["ldap.example.org"], base: "dc=x" } } }), "synapse.registration.ldap.uris[0]", /ldaps:\/\//],
+        ["oidc policy without a provider", (c) => (c.synapse = { registration: { policy: "oidc" } }), "synapse.registration.oidc", /issuer, clientId/],
+        ["consent without server notices", (c) => (c.synapse = { consent: { enabled: true } }), "synapse.consent.enabled", /serverNotices.enabled/],
         ["auto-join room that is no alias", (c) => (c.synapse = { registration: { autoJoinRooms: ["lobby"] } }), "synapse.registration.autoJoinRooms[0]", /#lobby:example.org/],
         ["retention lifetime without retention", (c) => (c.synapse = { retention: { defaultMaxLifetime: "30d" } }), "synapse.retention.enabled", /must be true/],
         ["duration without unit", (c) => (c.synapse = { retention: { enabled: true, defaultMaxLifetime: "30" } }), "synapse.retention.defaultMaxLifetime", /30d/],
@@ -106,6 +113,9 @@ describe("stack config schema", () => {
         rejects(base(), "sshPrivateKey", /pulumi config set --secret sshPrivateKey/, []);
         rejects(base(), "postgresAdminPassword", /--secret postgresAdminPassword/, ["sshPrivateKey"]);
         rejects({ ...base(), email: { smtpUser: "u" } }, "smtpPassword", /--secret smtpPassword/, ["sshPrivateKey", "postgresAdminPassword"]);
+        rejects({ ...base(), synapse: { registration: { policy: "ldap", ldap: { uris: ["ldap://[::1]:389"], base: "dc=x", bindDn: "cn=admin,dc=x" } } } }, "ldapBindPassword", /--secret ldapBindPassword/, ["sshPrivateKey", "postgresAdminPassword"]);
+        rejects({ ...base(), synapse: { registration: { policy: "oidc", oidc: { issuer: "https://id.example.org/", clientId: "synapse" } } } }, "oidcClientSecret", /--secret oidcClientSecret/, ["sshPrivateKey", "postgresAdminPassword"]);
+        rejects({ ...base(), synapse: { registration: { policy: "open", captchaPublicKey: "site-key" } } }, "recaptchaPrivateKey", /--secret recaptchaPrivateKey/, ["sshPrivateKey", "postgresAdminPassword"]);
     });
 
     it("reads raw Pulumi config (JSON objects as strings, other namespaces ignored)", () => {

@@ -10,6 +10,7 @@ describe("Homeserver (mocks)", () => {
     let mod: HomeserverModule;
     let hs: InstanceType<HomeserverModule["Homeserver"]>;
     let mine: Registration[];
+    let synapseFiles: number;
 
     const host = { name: "main", address: "2001:db8::10", privateKey: pulumi.secret(TEST_SSH_KEY) };
 
@@ -25,6 +26,7 @@ describe("Homeserver (mocks)", () => {
         });
         await settle();
         mine = e.registrations.filter((r) => r.name === "hs1" || r.name.startsWith("hs1-"));
+        synapseFiles = mine.filter((r) => r.type === "command:remote:Command" && String(r.inputs.triggers?.[2] ?? "").startsWith("/etc/matrix-synapse/") && !String(r.inputs.triggers[2]).endsWith(".signing.key")).length;
     });
 
     const byName = (n: string) => {
@@ -42,8 +44,9 @@ describe("Homeserver (mocks)", () => {
         assert.equal(types("postgresql:index/database:Database"), 1);
         assert.equal(types("matrix-maas:index:Service"), 1);
         assert.equal(types("matrix-maas:index:Packages"), 1);
-        // 20 Synapse files + the signing key.
-        assert.equal(types("matrix-maas:index:RemoteFile"), 21);
+        // One RemoteFile per Synapse file (24 with the default settings) + the signing key.
+        assert.equal(synapseFiles, 24);
+        assert.equal(types("matrix-maas:index:RemoteFile"), synapseFiles + 1);
         for (const r of mine) {
             if (r.name === "hs1") continue;
             assert.ok(r.parent && r.name.startsWith(r.parent + "-"), `${r.name} has parent ${r.parent}`);
@@ -135,7 +138,7 @@ describe("Homeserver (mocks)", () => {
         const triggers = svc.inputs.triggers as string[];
         assert.equal(triggers[0], "matrix-synapse.service");
         const fileHashes = mine.filter((r) => r.name.endsWith("-write")).map((r) => (r.inputs.triggers as string[])[5]);
-        assert.equal(fileHashes.length, 21);
+        assert.equal(fileHashes.length, 25);
         assert.deepEqual([...triggers.slice(1)].sort(), [...fileHashes].sort());
     });
 
