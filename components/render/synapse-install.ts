@@ -29,6 +29,9 @@ export const SYNAPSE_VENV_BUILD_PACKAGES = [
     "ca-certificates",
 ];
 
+/** Modules installed next to Synapse by the venv method (the Debian package bundles them). */
+export const SYNAPSE_VENV_MODULES = ["matrix-synapse-ldap3==0.4.0"];
+
 /** argv of the homeserver process, as the unit and the real tests start it. */
 export function synapseCommand(venvDir: string, s: Pick<SynapseSettings, "configDir">): string[] {
     return [`${venvDir}/bin/python`, "-m", "synapse.app.homeserver", ...synapseConfigPaths(s).map((p) => `--config-path=${p}`)];
@@ -94,13 +97,13 @@ getent group ${group} >/dev/null || addgroup --system ${group}
 getent passwd ${user} >/dev/null || adduser --system --ingroup ${group} --home /var/lib/matrix-synapse --no-create-home --disabled-login ${user}
 install -d -m 0755 -o root -g ${group} ${shellQuote(o.configDir)} ${shellQuote(o.configDir + "/conf.d")}
 for d in ${dirs}; do install -d -m 0750 -o ${user} -g ${group} "$d"; done
-if [ -x ${venv}/bin/python ] && ${venv}/bin/python -c "import synapse,sys; sys.exit(0 if synapse.__version__ == '${o.version}' else 1)" 2>/dev/null; then
+if [ -x ${venv}/bin/python ] && ${venv}/bin/python -c "import synapse, ldap_auth_provider, sys; sys.exit(0 if synapse.__version__ == '${o.version}' else 1)" 2>/dev/null; then
   echo "Synapse ${o.version} already installed"
   exit 0
 fi
 [ -x ${venv}/bin/python ] || python3 -m venv ${venv}
 ${venv}/bin/pip install --quiet --disable-pip-version-check --upgrade pip
-${venv}/bin/pip install --quiet --disable-pip-version-check 'matrix-synapse[postgres]==${o.version}'
+${venv}/bin/pip install --quiet --disable-pip-version-check 'matrix-synapse[postgres,oidc]==${o.version}' ${SYNAPSE_VENV_MODULES.map(shellQuote).join(" ")}
 ln -sf ${venv}/bin/register_new_matrix_user /usr/local/bin/register_new_matrix_user
 `;
 }

@@ -205,7 +205,7 @@ describe("venv install method", () => {
     it("renders an idempotent install script pinned to one version", () => {
         const script: string = renderSynapseVenvInstallScript({ version: "1.163.2", user: "matrix-synapse", group: "matrix-synapse", dirs: ["/var/lib/matrix-synapse"], configDir: "/etc/matrix-synapse" });
         assert.match(script, /already installed/);
-        assert.match(script, /'matrix-synapse\[postgres\]==1\.163\.2'/);
+        assert.match(script, /'matrix-synapse\[postgres,oidc\]==1\.163\.2'/);
         assert.throws(() => renderSynapseVenvInstallScript({ version: "latest", user: "u", group: "g", dirs: [], configDir: "/etc/x" }), /1\.163\.2/);
     });
 });

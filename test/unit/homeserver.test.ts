@@ -197,7 +197,7 @@ describe("Homeserver (mocks)", () => {
         await settle();
         const r = (n: string) => e.registrations.find((x) => x.name === n);
         const venv = r("hs8-synapse-venv")!;
-        assert.match(String(venv.inputs.create), /matrix-synapse\[postgres\]==1\.163\.2/);
+        assert.match(String(venv.inputs.create), /matrix-synapse\[postgres,oidc\]==1\.163\.2/);
         assert.match(String(r("hs8-packages-install")!.inputs.create), /'libpq-dev'/);
         assert.ok(!String(r("hs8-packages-install")!.inputs.create).includes("packages.matrix.org"), "no matrix.org repository");
         const unit = r("hs8-unit-write")!;
